@@ -1,0 +1,82 @@
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import { Head3dError, fileError } from './errors.js';
+import { writeFileAtomic } from './atomic.js';
+
+/** An 8-bit sRGB image with straight (not premultiplied) alpha, row-major RGBA. */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+export function createImage(width: number, height: number): RgbaImage {
+  return { width, height, data: new Uint8Array(width * height * 4) };
+}
+
+/** Largest image we accept, in pixels; sharp's own default guard is about 268 MP. */
+export const MAX_INPUT_PIXELS = 100_000_000;
+
+/**
+ * Decodes any image sharp reads into RGBA8 sRGB: EXIF orientation applied; 16-bit, grayscale,
+ * CMYK and palette inputs converted; an opaque alpha channel added when the input has none.
+ */
+export async function readImage(path: string, what = 'image'): Promise<RgbaImage> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw fileError(error, path, what);
+  }
+  return decodeImage(bytes, path);
+}
+
+export async function decodeImage(bytes: Uint8Array, label = 'image'): Promise<RgbaImage> {
+  try {
+    const { data, info } = await sharp(bytes, { failOn: 'truncated', limitInputPixels: MAX_INPUT_PIXELS })
+      .rotate()
+      .toColourspace('srgb')
+      .ensureAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 4) throw new Error(`unexpected channel count ${info.channels}`);
+    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  } catch (error) {
+    throw imageError(error, label);
+  }
+}
+
+function imageError(error: unknown, label: string): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/unsupported image format|Input buffer contains unsupported/i.test(message)) {
+    return new Head3dError(`${label} is not an image head3d can read`, { hint: 'use a PNG, JPEG, WebP or TIFF file' });
+  }
+  if (/pixel limit/i.test(message)) {
+    return new Head3dError(`${label} is larger than ${MAX_INPUT_PIXELS / 1e6} megapixels`, { hint: 'downscale the image first' });
+  }
+  if (/premature|truncat|corrupt|end of|invalid|bad|error/i.test(message)) {
+    return new Head3dError(`${label} is damaged or truncated (${message.split('\n')[0].trim()})`, {
+      hint: 'export the image again or use another copy',
+    });
+  }
+  return error instanceof Error ? error : new Error(message);
+}
+
+export async function encodePng(image: RgbaImage): Promise<Buffer> {
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 4 } })
+    .png({ compressionLevel: 6 })
+    .toBuffer();
+}
+
+export async function writePng(path: string, image: RgbaImage): Promise<void> {
+  await writeFileAtomic(path, await encodePng(image));
+}
+
+/** Resamples an image with sharp (Lanczos for shrinking); alpha is resampled premultiplied. */
+export async function resizeImage(image: RgbaImage, width: number, height: number): Promise<RgbaImage> {
+  const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 4 } })
+    .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
