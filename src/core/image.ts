@@ -54,6 +54,7 @@ function imageError(error: unknown, label: string): Error {
   if (/pixel limit/i.test(message)) {
     return new Head3dError(`${label} is larger than ${MAX_INPUT_PIXELS / 1e6} megapixels`, { hint: 'downscale the image first' });
   }
+  if (/empty/i.test(message)) return new Head3dError(`${label} is empty`, { hint: 'use a PNG, JPEG, WebP or TIFF file' });
   if (/premature|truncat|corrupt|end of|invalid|bad|error/i.test(message)) {
     return new Head3dError(`${label} is damaged or truncated (${message.split('\n')[0].trim()})`, {
       hint: 'export the image again or use another copy',

@@ -13,6 +13,8 @@ export interface RasterizeOptions {
   near?: number;
 }
 
+const SUBPIXEL = 256;
+
 export const RASTERIZE_DEFAULTS: Required<RasterizeOptions> = {
   supersample: 3,
   untexturedColor: [0.6, 0.6, 0.6],
@@ -75,8 +77,10 @@ export function rasterize(mesh: TexturedMesh, camera: Camera, options: Rasterize
       const yc = w2c[4] * x + w2c[5] * y + w2c[6] * z + w2c[7];
       const zc = w2c[8] * x + w2c[9] * y + w2c[10] * z + w2c[11];
       iz[i] = zc > near ? 1 / zc : 0;
-      sx[i] = ((fx * xc) / zc + cx) * S;
-      sy[i] = ((fy * yc) / zc + cy) * S;
+      // Snap to a 1/256-sample grid, as GPUs do: edge functions are then exact integers in
+      // float64, so a sample on a shared edge is owned by exactly one triangle.
+      sx[i] = Math.round(((fx * xc) / zc + cx) * S * SUBPIXEL);
+      sy[i] = Math.round(((fy * yc) / zc + cy) * S * SUBPIXEL);
     }
     const idx = part.indices;
     for (let t = 0; t < idx.length; t += 3) {
@@ -94,24 +98,24 @@ export function rasterize(mesh: TexturedMesh, camera: Camera, options: Rasterize
         [ia, ib] = [ib, ia];
         area = -area;
       }
-      const minX = Math.max(0, Math.floor(Math.min(ax, bx, cxs) - 0.5));
-      const maxX = Math.min(W - 1, Math.ceil(Math.max(ax, bx, cxs) - 0.5));
-      const minY = Math.max(0, Math.floor(Math.min(ay, by, cys) - 0.5));
-      const maxY = Math.min(H - 1, Math.ceil(Math.max(ay, by, cys) - 0.5));
+      const minX = Math.max(0, Math.floor(Math.min(ax, bx, cxs) / SUBPIXEL - 0.5));
+      const maxX = Math.min(W - 1, Math.ceil(Math.max(ax, bx, cxs) / SUBPIXEL - 0.5));
+      const minY = Math.max(0, Math.floor(Math.min(ay, by, cys) / SUBPIXEL - 0.5));
+      const maxY = Math.min(H - 1, Math.ceil(Math.max(ay, by, cys) / SUBPIXEL - 0.5));
       if (minX > maxX || minY > maxY) continue;
       const izA = iz[ia], izB = iz[ib], izC = iz[c];
       const triangleId = base + t / 3;
       const swapped = ia !== a;
       // Edge functions e0 (b→c, weight of a), e1 (c→a, weight of b), e2 (a→b, weight of c).
-      const e0dx = by - cys, e1dx = cys - ay, e2dx = ay - by;
-      // Top-left rule: pixels exactly on a shared edge belong to one triangle only.
-      const bias0 = isTopLeft(bx, by, cxs, cys) ? 0 : -1e-9;
-      const bias1 = isTopLeft(cxs, cys, ax, ay) ? 0 : -1e-9;
-      const bias2 = isTopLeft(ax, ay, bx, by) ? 0 : -1e-9;
+      const e0dx = (by - cys) * SUBPIXEL, e1dx = (cys - ay) * SUBPIXEL, e2dx = (ay - by) * SUBPIXEL;
+      // Top-left rule: a sample exactly on an edge (w = 0) belongs to one of the two triangles only.
+      const bias0 = isTopLeft(bx, by, cxs, cys) ? 0 : -1;
+      const bias1 = isTopLeft(cxs, cys, ax, ay) ? 0 : -1;
+      const bias2 = isTopLeft(ax, ay, bx, by) ? 0 : -1;
       const invArea = 1 / area;
       for (let y = minY; y <= maxY; y++) {
-        const py = y + 0.5;
-        let px = minX + 0.5;
+        const py = y * SUBPIXEL + SUBPIXEL / 2;
+        const px = minX * SUBPIXEL + SUBPIXEL / 2;
         let w0 = (bx - px) * (cys - py) - (by - py) * (cxs - px);
         let w1 = (cxs - px) * (ay - py) - (cys - py) * (ax - px);
         let w2 = (ax - px) * (by - py) - (ay - py) * (bx - px);
