@@ -44,7 +44,7 @@ export function isAxis(value: string): value is Axis {
  * Finds the head in a bust or head mesh and returns the transform into PanoHead's world: head
  * centre at the origin, +Y up, face toward +Z, crown-to-neck height `headHeight`.
  *
- * The neck is the narrowest horizontal slice below the head's widest slice, if the mesh narrows
+ * The neck is the narrowest horizontal slice below the widest slice of the top 40 %, if the mesh narrows
  * there by at least 10 %; otherwise the whole mesh is taken as the head.
  */
 export function normalizeHead(mesh: TexturedMesh, options: NormalizeOptions = {}): HeadNormalization {
@@ -64,10 +64,10 @@ export function normalizeHead(mesh: TexturedMesh, options: NormalizeOptions = {}
   });
   const widths = Array.from(slabMin, (lo, b) => (slabMax[b] > lo ? slabMax[b] - lo : 0));
 
-  // Widest slice in the upper 60 % (the head), then the narrowest one below it before the
+  // Widest slice in the upper 40 % (the head), then the narrowest one below it before the
   // outline grows wider than the head again (the shoulders).
   let widest = 0;
-  for (let b = 1; b < Math.floor(bins * 0.6); b++) if (widths[b] > widths[widest]) widest = b;
+  for (let b = 1; b < Math.floor(bins * 0.4); b++) if (widths[b] > widths[widest]) widest = b;
   let narrowest = -1;
   for (let b = widest + 1; b < bins; b++) {
     if (widths[b] === 0) continue;

@@ -146,7 +146,7 @@ export function importMap(): string {
 /** A minimal HTML page with the three import map and one inline module script. */
 export function modulePage(moduleSource: string, title = 'head3d test'): string {
   return `<!doctype html>
-<html><head><meta charset="utf-8"><title>${title}</title>
+<html><head><meta charset="utf-8"><title>${title}</title><link rel="icon" href="data:,">
 ${importMap()}
 </head><body style="margin:0;background:transparent">
 <script type="module">
@@ -165,7 +165,12 @@ export function watchPageErrors(page: Page): { errors: string[]; check(): void }
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(`console.error: ${message.text()}`);
   });
-  page.on('requestfailed', (request) => errors.push(`request failed: ${request.url()} (${request.failure()?.errorText})`));
+  page.on('requestfailed', (request) => {
+    // three's FileLoader re-streams fetch bodies through its own reader, which Chromium reports as
+    // net::ERR_ABORTED even though the load succeeds; a real failure rejects the loader's promise.
+    const reason = request.failure()?.errorText ?? 'unknown';
+    if (reason !== 'net::ERR_ABORTED') errors.push(`request failed: ${request.url()} (${reason})`);
+  });
   page.on('response', (response) => {
     if (response.status() >= 400 && !response.url().endsWith('/favicon.ico')) errors.push(`HTTP ${response.status()}: ${response.url()}`);
   });
