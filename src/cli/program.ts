@@ -3,6 +3,9 @@ import { Command } from 'commander';
 import { Output } from '../core/output.js';
 import { registerRenderViews } from './render-views.js';
 import { registerCompare } from './compare.js';
+import { registerFit } from './fit.js';
+import { registerFieldCommands } from './field-commands.js';
+import { registerPreprocess } from './preprocess.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -28,6 +31,9 @@ export function createProgram(): Command {
     .exitOverride();
   registerRenderViews(program);
   registerCompare(program);
+  registerFit(program);
+  registerFieldCommands(program);
+  registerPreprocess(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }

@@ -25,7 +25,13 @@ export class FieldKernels {
   readonly shWidth: number;
   /** Floats per sample on the tape. */
   readonly tapeStride: number;
-  private readonly levels: LevelLayout[];
+  private readonly levelCount: number;
+  private readonly levelResolution: Int32Array;
+  private readonly levelOffset: Int32Array;
+  private readonly levelDense: Uint8Array;
+  private readonly levelMask: Int32Array;
+  private readonly cornerIndices = new Int32Array(8);
+  private readonly cornerWeights = new Float64Array(8);
   private readonly features: number;
   private readonly boundsMin: [number, number, number];
   private readonly boundsScale: [number, number, number];
@@ -39,7 +45,12 @@ export class FieldKernels {
 
   constructor(readonly config: FieldConfig) {
     this.layout = parameterLayout(config);
-    this.levels = this.layout.levels;
+    const levels: LevelLayout[] = this.layout.levels;
+    this.levelCount = levels.length;
+    this.levelResolution = Int32Array.from(levels, (l) => l.resolution);
+    this.levelOffset = Int32Array.from(levels, (l) => l.offset);
+    this.levelDense = Uint8Array.from(levels, (l) => (l.dense ? 1 : 0));
+    this.levelMask = Int32Array.from(levels, (l) => l.size - 1);
     this.features = config.encoding.featuresPerLevel;
     this.encodedWidth = config.encoding.levels * this.features;
     this.shWidth = shCoefficientCount(config.shDegree);
@@ -66,21 +77,55 @@ export class FieldKernels {
     return out[0] >= 0 && out[0] <= 1 && out[1] >= 0 && out[1] <= 1 && out[2] >= 0 && out[2] <= 1;
   }
 
+  /**
+   * The 8 grid corners around a point at one level: table indices (in entries, level offset
+   * included) into `cornerIndices`, trilinear weights into `cornerWeights`.
+   */
+  private corners(l: number, ux: number, uy: number, uz: number): void {
+    const r = this.levelResolution[l];
+    let px = ux * r, py = uy * r, pz = uz * r;
+    let x0 = Math.floor(px), y0 = Math.floor(py), z0 = Math.floor(pz);
+    if (x0 >= r) x0 = r - 1;
+    if (y0 >= r) y0 = r - 1;
+    if (z0 >= r) z0 = r - 1;
+    px -= x0;
+    py -= y0;
+    pz -= z0;
+    const qx = 1 - px, qy = 1 - py, qz = 1 - pz;
+    const w = this.cornerWeights;
+    w[0] = qx * qy * qz; w[1] = px * qy * qz; w[2] = qx * py * qz; w[3] = px * py * qz;
+    w[4] = qx * qy * pz; w[5] = px * qy * pz; w[6] = qx * py * pz; w[7] = px * py * pz;
+    const idx = this.cornerIndices;
+    const base = this.levelOffset[l];
+    if (this.levelDense[l]) {
+      const n = r + 1;
+      const i = base + x0 + n * (y0 + n * z0);
+      const nn = n * n;
+      idx[0] = i; idx[1] = i + 1; idx[2] = i + n; idx[3] = i + n + 1;
+      idx[4] = i + nn; idx[5] = i + nn + 1; idx[6] = i + nn + n; idx[7] = i + nn + n + 1;
+    } else {
+      const mask = this.levelMask[l];
+      const x1 = x0 + 1;
+      const y0h = Math.imul(y0, PRIME_Y), y1h = Math.imul(y0 + 1, PRIME_Y);
+      const z0h = Math.imul(z0, PRIME_Z), z1h = Math.imul(z0 + 1, PRIME_Z);
+      idx[0] = base + ((x0 ^ y0h ^ z0h) & mask); idx[1] = base + ((x1 ^ y0h ^ z0h) & mask);
+      idx[2] = base + ((x0 ^ y1h ^ z0h) & mask); idx[3] = base + ((x1 ^ y1h ^ z0h) & mask);
+      idx[4] = base + ((x0 ^ y0h ^ z1h) & mask); idx[5] = base + ((x1 ^ y0h ^ z1h) & mask);
+      idx[6] = base + ((x0 ^ y1h ^ z1h) & mask); idx[7] = base + ((x1 ^ y1h ^ z1h) & mask);
+    }
+  }
+
   /** Hash-encodes a point in [0,1]³ into `out[offset .. offset + encodedWidth)`. */
   encode(params: FloatArray, ux: number, uy: number, uz: number, out: FloatArray, offset: number): void {
     const F = this.features;
-    for (let l = 0; l < this.levels.length; l++) {
-      const level = this.levels[l];
-      const px = ux * level.resolution, py = uy * level.resolution, pz = uz * level.resolution;
-      const x0 = Math.min(Math.floor(px), level.resolution - 1), y0 = Math.min(Math.floor(py), level.resolution - 1), z0 = Math.min(Math.floor(pz), level.resolution - 1);
-      const fx = px - x0, fy = py - y0, fz = pz - z0;
+    const idx = this.cornerIndices, w = this.cornerWeights;
+    for (let l = 0; l < this.levelCount; l++) {
+      this.corners(l, ux, uy, uz);
       const o = offset + l * F;
-      for (let f = 0; f < F; f++) out[o + f] = 0;
-      for (let corner = 0; corner < 8; corner++) {
-        const cx = corner & 1, cy = (corner >> 1) & 1, cz = corner >> 2;
-        const w = (cx ? fx : 1 - fx) * (cy ? fy : 1 - fy) * (cz ? fz : 1 - fz);
-        const base = (level.offset + this.cornerIndex(level, x0 + cx, y0 + cy, z0 + cz)) * F;
-        for (let f = 0; f < F; f++) out[o + f] += w * params[base + f];
+      for (let f = 0; f < F; f++) {
+        out[o + f] =
+          w[0] * params[idx[0] * F + f] + w[1] * params[idx[1] * F + f] + w[2] * params[idx[2] * F + f] + w[3] * params[idx[3] * F + f] +
+          w[4] * params[idx[4] * F + f] + w[5] * params[idx[5] * F + f] + w[6] * params[idx[6] * F + f] + w[7] * params[idx[7] * F + f];
       }
     }
   }
@@ -88,27 +133,16 @@ export class FieldKernels {
   /** Scatters d(loss)/d(encoding) back onto the hash-table entries of the point's 8 corners per level. */
   encodeBackward(grads: FloatArray, ux: number, uy: number, uz: number, dEncoded: FloatArray, offset: number): void {
     const F = this.features;
-    for (let l = 0; l < this.levels.length; l++) {
-      const level = this.levels[l];
-      const px = ux * level.resolution, py = uy * level.resolution, pz = uz * level.resolution;
-      const x0 = Math.min(Math.floor(px), level.resolution - 1), y0 = Math.min(Math.floor(py), level.resolution - 1), z0 = Math.min(Math.floor(pz), level.resolution - 1);
-      const fx = px - x0, fy = py - y0, fz = pz - z0;
+    const idx = this.cornerIndices, w = this.cornerWeights;
+    for (let l = 0; l < this.levelCount; l++) {
+      this.corners(l, ux, uy, uz);
       const o = offset + l * F;
-      for (let corner = 0; corner < 8; corner++) {
-        const cx = corner & 1, cy = (corner >> 1) & 1, cz = corner >> 2;
-        const w = (cx ? fx : 1 - fx) * (cy ? fy : 1 - fy) * (cz ? fz : 1 - fz);
-        const base = (level.offset + this.cornerIndex(level, x0 + cx, y0 + cy, z0 + cz)) * F;
-        for (let f = 0; f < F; f++) grads[base + f] += w * dEncoded[o + f];
+      for (let f = 0; f < F; f++) {
+        const g = dEncoded[o + f];
+        if (g === 0) continue;
+        for (let c = 0; c < 8; c++) grads[idx[c] * F + f] += w[c] * g;
       }
     }
-  }
-
-  private cornerIndex(level: LevelLayout, x: number, y: number, z: number): number {
-    if (level.dense) {
-      const n = level.resolution + 1;
-      return x + n * (y + n * z);
-    }
-    return ((x ^ Math.imul(y, PRIME_Y) ^ Math.imul(z, PRIME_Z)) >>> 0) & (level.size - 1);
   }
 
   /**
@@ -242,8 +276,13 @@ function denseBackward(
   if (inputIsRelu) for (let c = 0; c < n; c++) if (x[xOffset + c] <= 0) dx[dxOffset + c] = 0;
 }
 
-/** Parameters initialised as instant-ngp does: hash entries U(±1e-4), MLP weights He-uniform, zero biases. */
-export function initParameters(kernels: FieldKernels, random: () => number, array: FloatArray): void {
+/**
+ * Parameters initialised as instant-ngp does (hash entries U(±1e-4), MLP weights He-uniform, zero
+ * biases), except for the log-density bias: starting at `initialLogDensity` makes the fresh field
+ * a fog that turns opaque within a few dozen samples, so early rays stop at the first surface of
+ * the carved hull instead of crossing it.
+ */
+export function initParameters(kernels: FieldKernels, random: () => number, array: FloatArray, initialLogDensity = 0): void {
   const { encodingSize, densityLayers, colorLayers } = kernels.layout;
   for (let i = 0; i < encodingSize; i++) array[i] = (random() * 2 - 1) * 1e-4;
   for (const layer of [...densityLayers, ...colorLayers]) {
@@ -251,4 +290,6 @@ export function initParameters(kernels: FieldKernels, random: () => number, arra
     for (let i = 0; i < layer.inputs * layer.outputs; i++) array[layer.offset + i] = (random() * 2 - 1) * bound;
     for (let i = 0; i < layer.outputs; i++) array[layer.offset + layer.inputs * layer.outputs + i] = 0;
   }
+  const last = densityLayers[densityLayers.length - 1];
+  array[last.offset + last.inputs * last.outputs] = initialLogDensity;
 }

@@ -1,0 +1,56 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { Head3dError } from '../core/errors.js';
+import { formatDuration } from '../core/output.js';
+import { type MatteModel, loadFaceModels } from '../generate/preprocess/face-models.js';
+import { PREPROCESS_DEFAULTS, preprocess } from '../generate/preprocess/preprocess.js';
+import { outputFor } from './program.js';
+import { positiveInteger } from './options.js';
+
+interface PreprocessCliOptions {
+  output: string;
+  size: number;
+  matte: string;
+}
+
+/** `head3d preprocess <portrait> -o <dir>`: face, pose, PanoHead crop + camera, matte. */
+export function registerPreprocess(program: Command): void {
+  program
+    .command('preprocess')
+    .description('find the face, fit the head pose and write the PanoHead-style crop (RGBA, alpha = matte), camera.json, dataset.json and overlay.png')
+    .argument('<portrait>', 'a photo or painting with one face (PNG, JPEG, WebP, TIFF)')
+    .requiredOption('-o, --output <dir>', 'work directory to write into')
+    .option('--size <px>', 'crop size', positiveInteger, PREPROCESS_DEFAULTS.size)
+    .option('--matte <model>', 'foreground model: rvm (hair-accurate) or selfie (fast)', 'rvm')
+    .action(async (portrait: string, options: PreprocessCliOptions, command: Command) => {
+      const out = outputFor(command);
+      if (options.matte !== 'rvm' && options.matte !== 'selfie') {
+        throw new Head3dError(`--matte must be rvm or selfie, not "${options.matte}"`);
+      }
+      const started = performance.now();
+      out.progress('preprocess: loading face models');
+      const models = await loadFaceModels({ matteModel: options.matte as MatteModel });
+      try {
+        const result = await preprocess(resolve(portrait), resolve(options.output), models, {
+          size: options.size,
+          onProgress: (step) => out.progress(`preprocess: ${step}`),
+        });
+        const seconds = (performance.now() - started) / 1000;
+        const { yawDeg, pitchDeg, rollDeg } = result.angles;
+        out.result(
+          `${result.facesFound === 1 ? '1 face' : `${result.facesFound} faces (used the central one)`}; camera yaw ${yawDeg.toFixed(1)}°, pitch ${pitchDeg.toFixed(1)}°, roll ${rollDeg.toFixed(1)}°; ${formatDuration(seconds)}\n` +
+            Object.values(result.files).map((f) => `  ${f}`).join('\n'),
+          {
+            files: result.files,
+            facesFound: result.facesFound,
+            faceBox: result.face.box,
+            camera: { yawDeg, pitchDeg, rollDeg, cam2world: result.camera.cam2world },
+            outsideFraction: result.outsideFraction,
+            seconds,
+          },
+        );
+      } finally {
+        models.dispose();
+      }
+    });
+}

@@ -1,0 +1,200 @@
+import { Head3dError } from '../../core/errors.js';
+import type { RgbaImage } from '../../core/image.js';
+import { METRES_PER_UNIT, PANOHEAD_HEAD_HEIGHT } from '../../eval/normalize-head.js';
+import type { FieldSampler } from '../field-sampler.js';
+import { bakeBaseColor } from './bake-texture.js';
+import { keepLargestComponent } from './components.js';
+import { sampleDensityGrid } from './density-grid.js';
+import { marchingCubes } from './marching-cubes.js';
+import { vertexNormals } from './normals.js';
+import { type Simplifier, simplifyToBudget } from './simplify.js';
+import { taubinSmooth } from './smooth.js';
+import { type TriangleMesh, compactMesh } from './triangle-mesh.js';
+import { type AtlasMesh, type Watlas, buildUvAtlas } from './uv-atlas.js';
+
+/** Where the exported model's origin sits: the head centre, or the base of the neck. */
+export type Pivot = 'center' | 'neck';
+
+export interface MeshExportOptions {
+  /** Density grid cells along the longest side of the field's bounds (default 256). */
+  resolution?: number;
+  /** Density (σ per world unit) of the extracted surface (default 25). */
+  iso?: number;
+  /** Taubin λ|μ smoothing passes on the marching-cubes mesh (default 3; 0 = none). */
+  smoothingIterations?: number;
+  /** Triangle budget of LOD0 (default 30 000). */
+  triangles?: number;
+  /** Triangle fraction of each LOD relative to LOD0, LOD0 first (default [1, 0.5, 0.25]). */
+  lods?: number[];
+  /** Side of the square base-colour texture in texels, a power of two (default 2048). */
+  textureSize?: number;
+  /** Texels between UV charts (default 4). */
+  padding?: number;
+  /** Origin of the exported model (default 'neck'). */
+  pivot?: Pivot;
+  /** Called at the start of every stage with its name. */
+  onStage?: (stage: MeshExportStage) => void;
+  /** meshoptimizer's simplifier (default: the installed `meshoptimizer`). */
+  simplifier?: Simplifier;
+  /** watlas (default: the installed `watlas`). */
+  watlas?: Watlas;
+}
+
+export type MeshExportStage = 'sample' | 'extract' | 'clean' | 'simplify' | 'unwrap' | 'bake' | 'lods';
+
+export const MESH_EXPORT_DEFAULTS = {
+  resolution: 256,
+  iso: 25,
+  smoothingIterations: 3,
+  triangles: 30_000,
+  lods: [1, 0.5, 0.25],
+  textureSize: 2048,
+  padding: 4,
+  pivot: 'neck' as Pivot,
+} satisfies Omit<Required<MeshExportOptions>, 'onStage' | 'simplifier' | 'watlas'>;
+
+/** Smallest triangle budget accepted for any LOD: below this a head is not recognisable. */
+export const MIN_LOD_TRIANGLES = 64;
+
+/** One level of detail, in glTF's frame: metres, +Y up, face toward +Z, origin at the pivot. */
+export interface MeshLod {
+  positions: Float32Array;
+  normals: Float32Array;
+  /** glTF convention, (0, 0) = top-left of the base-colour texture; shared by all LODs. */
+  uvs: Float32Array;
+  indices: Uint32Array;
+  /** meshoptimizer's error estimate relative to the mesh extent (0 when not simplified). */
+  relativeError: number;
+}
+
+export interface MeshExport {
+  lods: MeshLod[];
+  /** Base-colour texture, sRGB, opaque. */
+  baseColor: RgbaImage;
+  /** Translation applied before scaling to metres: the pivot, in world units. */
+  pivotWorld: [number, number, number];
+  stats: {
+    gridResolution: [number, number, number];
+    marchingCubesTriangles: number;
+    components: number;
+    charts: number;
+    textureCoverage: number;
+    seconds: Record<MeshExportStage, number>;
+  };
+}
+
+/**
+ * Turns a radiance field into a textured, game-ready head mesh: density on a grid → marching
+ * cubes at `iso` → largest component → Taubin smoothing → meshoptimizer down to the triangle
+ * budget → xatlas UV atlas → base colour baked from `field.color` → LODs simplified from LOD0
+ * (sharing its UVs and texture) → metres with the chosen pivot.
+ *
+ * @example
+ * const result = await exportMesh(field, { triangles: 30_000, textureSize: 2048, pivot: 'neck' });
+ * const document = createMeshDocument(result);
+ */
+export async function exportMesh(field: FieldSampler, options: MeshExportOptions = {}): Promise<MeshExport> {
+  const o = { ...MESH_EXPORT_DEFAULTS, ...options };
+  checkOptions(o);
+  const seconds = { sample: 0, extract: 0, clean: 0, simplify: 0, unwrap: 0, bake: 0, lods: 0 };
+  let stageStart = performance.now();
+  let current: MeshExportStage | undefined;
+  const stage = (name: MeshExportStage): void => {
+    const now = performance.now();
+    if (current) seconds[current] = (now - stageStart) / 1000;
+    current = name;
+    stageStart = now;
+    o.onStage?.(name);
+  };
+
+  stage('sample');
+  const grid = sampleDensityGrid(field, { resolution: o.resolution, refineAround: o.iso });
+  stage('extract');
+  const raw = marchingCubes(grid, o.iso);
+  if (raw.indices.length === 0) {
+    throw new Head3dError(`export: the field has no surface at density ${o.iso}`, { hint: 'lower the iso level, or check that the field was fitted' });
+  }
+  stage('clean');
+  const { mesh: largest, components } = keepLargestComponent(raw);
+  const smooth = o.smoothingIterations > 0 ? taubinSmooth(largest, { iterations: o.smoothingIterations }) : largest;
+  stage('simplify');
+  const simplified = await simplifyToBudget(smooth, o.triangles, o.simplifier);
+  const lod0 = compactMesh({ positions: smooth.positions, indices: simplified.indices });
+  stage('unwrap');
+  const atlas = await buildUvAtlas(lod0, { textureSize: o.textureSize, padding: o.padding, watlas: o.watlas });
+  stage('bake');
+  const { image: baseColor, coverage } = bakeBaseColor(atlas, field, { textureSize: o.textureSize });
+  stage('lods');
+  const pivotWorld: [number, number, number] = o.pivot === 'neck' ? [0, -PANOHEAD_HEAD_HEIGHT / 2, 0] : [0, 0, 0];
+  const lods: MeshLod[] = [];
+  const lod0Triangles = atlas.indices.length / 3;
+  for (const ratio of o.lods) {
+    const budget = Math.max(1, Math.floor(lod0Triangles * ratio));
+    const { indices, relativeError } =
+      ratio >= 1 ? { indices: atlas.indices, relativeError: simplified.relativeError } : await simplifyToBudget(atlas, budget, o.simplifier);
+    lods.push(lodInGltfFrame(atlas, indices, relativeError, pivotWorld));
+  }
+  seconds.lods = (performance.now() - stageStart) / 1000;
+  return {
+    lods,
+    baseColor,
+    pivotWorld,
+    stats: {
+      gridResolution: [grid.nx, grid.ny, grid.nz],
+      marchingCubesTriangles: raw.indices.length / 3,
+      components,
+      charts: atlas.charts,
+      textureCoverage: coverage,
+      seconds,
+    },
+  };
+}
+
+function checkOptions(o: typeof MESH_EXPORT_DEFAULTS): void {
+  const fail = (message: string, hint?: string): never => {
+    throw new Head3dError(`export: ${message}`, { hint });
+  };
+  if (!Number.isInteger(o.resolution) || o.resolution < 8 || o.resolution > 1024) fail(`grid resolution must be an integer in 8..1024 (got ${o.resolution})`);
+  if (!(o.iso > 0) || !Number.isFinite(o.iso)) fail(`iso level must be a positive density (got ${o.iso})`);
+  if (!Number.isInteger(o.smoothingIterations) || o.smoothingIterations < 0) fail(`smoothing iterations must be a non-negative integer`);
+  if (!Number.isInteger(o.textureSize) || o.textureSize < 64 || o.textureSize > 8192 || (o.textureSize & (o.textureSize - 1)) !== 0) {
+    fail(`texture size must be a power of two in 64..8192 (got ${o.textureSize})`, 'use 1024, 2048 or 4096');
+  }
+  if (!Number.isInteger(o.triangles) || o.triangles < MIN_LOD_TRIANGLES) {
+    fail(`a triangle budget of ${o.triangles} is impossible: a head needs at least ${MIN_LOD_TRIANGLES} triangles`, 'ask for 5 000 or more triangles');
+  }
+  if (o.lods.length === 0 || o.lods[0] !== 1 || o.lods.some((r, i) => !(r > 0 && r <= 1) || (i > 0 && r >= o.lods[i - 1]))) {
+    fail(`LOD ratios must start at 1 and decrease within (0, 1] (got ${o.lods.join(', ')})`);
+  }
+  const smallest = Math.floor(o.triangles * o.lods[o.lods.length - 1]);
+  if (smallest < MIN_LOD_TRIANGLES) {
+    fail(`the last LOD would have ${smallest} triangles, below the minimum of ${MIN_LOD_TRIANGLES}`, 'raise the triangle budget or use fewer LODs');
+  }
+  if (o.pivot !== 'center' && o.pivot !== 'neck') fail(`pivot must be "center" or "neck" (got ${String(o.pivot)})`);
+}
+
+/** Compacts one LOD's vertices, computes its normals and converts it to metres around the pivot. */
+function lodInGltfFrame(atlas: AtlasMesh, indices: Uint32Array, relativeError: number, pivot: [number, number, number]): MeshLod {
+  const normalsAll = vertexNormals(atlas.positions, indices, atlas.sourceVertex);
+  const { indices: compactIndices, remap, positions: worldPositions } = compactMesh({ positions: atlas.positions, indices });
+  const count = worldPositions.length / 3;
+  const positions = new Float32Array(count * 3);
+  const normals = new Float32Array(count * 3);
+  const uvs = new Float32Array(count * 2);
+  for (let v = 0; v < remap.length; v++) {
+    const j = remap[v];
+    if (j < 0) continue;
+    for (let k = 0; k < 3; k++) {
+      positions[j * 3 + k] = (atlas.positions[v * 3 + k] - pivot[k]) * METRES_PER_UNIT;
+      normals[j * 3 + k] = normalsAll[v * 3 + k];
+    }
+    uvs[j * 2] = atlas.uvs[v * 2];
+    uvs[j * 2 + 1] = atlas.uvs[v * 2 + 1];
+  }
+  return { positions, normals, uvs, indices: compactIndices, relativeError };
+}
+
+/** A TriangleMesh view of one LOD (metres, pivot frame). */
+export function lodMesh(lod: MeshLod): TriangleMesh {
+  return { positions: lod.positions, indices: lod.indices };
+}

@@ -1,0 +1,244 @@
+import { join } from 'node:path';
+import { basename } from 'node:path';
+import { type Camera, PANOHEAD_FOCAL, normalisedIntrinsics } from '../../core/camera.js';
+import { labelFromCamera, writeDatasetJson } from '../../core/dataset-json.js';
+import { Head3dError } from '../../core/errors.js';
+import { type RgbaImage, readImage, resizeImage, writePng } from '../../core/image.js';
+import { writeTransformsJson } from '../../core/transforms-json.js';
+import type { DetectedFace, FaceModels } from './face-models.js';
+import { type CameraAngles, type HeadPose, cameraAngles, cameraFromPose, estimateHeadPose, rollCamera } from './head-pose.js';
+import { type CropSquare, cropCorners, cropToSource, panoheadCrop, warpCrop } from './crop.js';
+import { FACE_POINT_COUNT, type Point2 } from './landmarks.js';
+import { drawPoints, drawPolygon } from './overlay.js';
+
+export interface PreprocessOptions {
+  /** Side of crop.png in pixels (default 512, what DiffPortrait360 takes). */
+  size?: number;
+  /** Smallest face accepted, as the face box side in source pixels (default 64). */
+  minFacePixels?: number;
+  /** Largest |yaw| of the camera in degrees (default 60; the landmark model is unreliable beyond). */
+  maxYawDeg?: number;
+  /** Largest |pitch| of the camera in degrees (default 40). */
+  maxPitchDeg?: number;
+  /** Longest image side the face detector sees (default 1280); larger inputs are scaled down for it. */
+  detectionSize?: number;
+  /** Called with a short description of each step. */
+  onProgress?: (step: string) => void;
+}
+
+export const PREPROCESS_DEFAULTS: Required<Omit<PreprocessOptions, 'onProgress'>> = {
+  size: 512,
+  minFacePixels: 64,
+  maxYawDeg: 60,
+  maxPitchDeg: 40,
+  detectionSize: 1280,
+};
+
+/** What preprocessing found and made. */
+export interface PreprocessResult {
+  /** The crop (RGBA; alpha is the foreground matte). */
+  crop: RgbaImage;
+  /** PanoHead camera of the crop (OpenCV cam2world on the 2.7 sphere, focal 4.2647). */
+  camera: Camera;
+  /** The camera's yaw, pitch and roll on the sphere (see `CameraAngles` for the signs). */
+  angles: CameraAngles;
+  /** Faces the detector found; the chosen one is `face`. */
+  facesFound: number;
+  face: DetectedFace;
+  pose: HeadPose;
+  /** The crop square in source pixels (after expansion to PanoHead's 563 layout). */
+  cropSquare: CropSquare;
+  /** Fraction of the crop that lay outside the source image (filled by mirror + blur). */
+  outsideFraction: number;
+  /** The source with the landmarks, the re-centred FFHQ quad (green) and the crop (red) drawn on it. */
+  overlay: RgbaImage;
+}
+
+/**
+ * Turns a portrait into DiffPortrait360's input: finds the face (the one nearest the centre among
+ * the large ones), fits the head pose, cuts PanoHead's 563-layout crop at `size`², mattes it and
+ * derives the PanoHead camera. Throws a Head3dError for no face, a face too small or a pose beyond
+ * the limits.
+ *
+ * @example
+ * const models = await loadFaceModels();
+ * const result = await preprocessImage(await readImage('portrait.jpg'), models);
+ */
+export async function preprocessImage(source: RgbaImage, models: FaceModels, options: PreprocessOptions = {}): Promise<PreprocessResult> {
+  const settings = { ...PREPROCESS_DEFAULTS, ...options };
+  const progress = options.onProgress ?? (() => {});
+  const flat = flattenOnGrey(source);
+
+  progress('detecting faces');
+  const detectionScale = Math.min(1, settings.detectionSize / Math.max(source.width, source.height));
+  const detectionImage = detectionScale < 1
+    ? await resizeImage(flat, Math.max(1, Math.round(source.width * detectionScale)), Math.max(1, Math.round(source.height * detectionScale)))
+    : flat;
+  const faces = (await models.detectFaces(detectionImage)).map((face) => scaleFace(face, source.width / detectionImage.width));
+  if (faces.length === 0) {
+    throw new Head3dError('no face found in the image', { hint: 'use a photo in which one face is clearly visible, lit and not covered' });
+  }
+  const firstFace = chooseFace(faces, source.width, source.height);
+  const faceSide = Math.max(firstFace.box[2], firstFace.box[3]);
+  if (faceSide < settings.minFacePixels) {
+    throw new Head3dError(`the face is too small (${Math.round(faceSide)} px; at least ${settings.minFacePixels} px needed)`, {
+      hint: 'use a photo in which the face is larger (256 px or more across works best)',
+    });
+  }
+
+  progress('fitting head pose');
+  const first = panoheadCrop(firstFace.landmarks, estimateHeadPose(firstFace.landmarks));
+  // Scale the source so the crop spans about two output widths, then resample with 2×2 samples per pixel.
+  const sourceScale = Math.min(1, (2 * settings.size) / first.crop.side);
+  const sampled = sourceScale < 0.999
+    ? await resizeImage(flat, Math.max(1, Math.round(flat.width * sourceScale)), Math.max(1, Math.round(flat.height * sourceScale)))
+    : flat;
+  const toSampled = (square: CropSquare): CropSquare => ({
+    ...square,
+    centre: [square.centre[0] * sampled.width / flat.width, square.centre[1] * sampled.height / flat.height],
+    side: square.side * sampled.width / flat.width,
+  });
+
+  // Second pass, as PanoHead fits its 3DMM on the aligned crop: landmarks found again in an
+  // upright view around the first crop, where a small or tilted face is large and level.
+  progress('refining landmarks');
+  const face = (await refineFace(sampled, toSampled(first.crop), models, settings.size, flat.width / sampled.width)) ?? firstFace;
+  const pose = estimateHeadPose(face.landmarks);
+  const { crop: cropSquare, quad } = panoheadCrop(face.landmarks, pose);
+  const rollAngle = Math.atan2(cropSquare.xAxis[1], cropSquare.xAxis[0]);
+  const cam2world = cameraFromPose(rollCamera(pose.rotation, rollAngle));
+  const angles = cameraAngles(cam2world);
+  if (Math.abs(angles.yawDeg) > settings.maxYawDeg || Math.abs(angles.pitchDeg) > settings.maxPitchDeg) {
+    throw new Head3dError(
+      `the head is turned too far (yaw ${angles.yawDeg.toFixed(0)}°, pitch ${angles.pitchDeg.toFixed(0)}°; limits ±${settings.maxYawDeg}° and ±${settings.maxPitchDeg}°)`,
+      { hint: 'use a photo in which the face looks roughly toward the camera' },
+    );
+  }
+
+  progress('cropping');
+  const { image: crop, outsideFraction } = warpCrop(sampled, toSampled(cropSquare), settings.size);
+
+  progress('matting');
+  const matte = await models.matte(opaque(crop));
+  for (let p = 0; p < matte.length; p++) crop.data[p * 4 + 3] = Math.min(matte[p], crop.data[p * 4 + 3]);
+
+  const camera: Camera = { intrinsics: normalisedIntrinsics(PANOHEAD_FOCAL, settings.size, settings.size), cam2world };
+  const overlay = await drawOverlay(flat, face, cropCorners(quad), cropCorners(cropSquare));
+  return { crop, camera, angles, facesFound: faces.length, face, pose, cropSquare, outsideFraction, overlay };
+}
+
+/** Files written by `preprocess`, by role. */
+export interface PreprocessFiles {
+  crop: string;
+  camera: string;
+  dataset: string;
+  overlay: string;
+}
+
+/**
+ * Reads a portrait, preprocesses it and writes crop.png, camera.json (a one-frame transforms.json),
+ * dataset.json (PanoHead label) and overlay.png into `outDir`. Each file is written under a
+ * temporary name and renamed; nothing is written when preprocessing fails.
+ */
+export async function preprocess(imagePath: string, outDir: string, models: FaceModels, options: PreprocessOptions = {}): Promise<PreprocessResult & { files: PreprocessFiles }> {
+  const source = await readImage(imagePath, 'portrait');
+  if (Math.min(source.width, source.height) < 32) {
+    throw new Head3dError(`the portrait is only ${source.width}×${source.height} pixels`, { hint: 'use a photo at least 256 pixels across' });
+  }
+  const result = await preprocessImage(source, models, options);
+  const files: PreprocessFiles = {
+    crop: join(outDir, 'crop.png'),
+    camera: join(outDir, 'camera.json'),
+    dataset: join(outDir, 'dataset.json'),
+    overlay: join(outDir, 'overlay.png'),
+  };
+  options.onProgress?.('writing');
+  await writePng(files.crop, result.crop);
+  await writeTransformsJson(files.camera, { baseDir: outDir, frames: [{ filePath: 'crop.png', camera: result.camera }] }, {
+    head3d: {
+      source: basename(imagePath),
+      world: 'panohead',
+      focal_normalised: PANOHEAD_FOCAL,
+      camera_yaw_deg: round(result.angles.yawDeg),
+      camera_pitch_deg: round(result.angles.pitchDeg),
+      camera_roll_deg: round(result.angles.rollDeg),
+      faces_found: result.facesFound,
+      face_box: result.face.box.map(round),
+      crop_square: { centre: result.cropSquare.centre.map(round), side: round(result.cropSquare.side), x_axis: result.cropSquare.xAxis.map((v) => round(v, 6)) },
+      outside_fraction: round(result.outsideFraction, 4),
+    },
+  });
+  await writeDatasetJson(files.dataset, [labelFromCamera('crop.png', result.camera)]);
+  await writePng(files.overlay, result.overlay);
+  return { ...result, files };
+}
+
+/** Among faces at least a quarter the area of the largest, the one whose centre is nearest the image centre. */
+export function chooseFace(faces: DetectedFace[], width: number, height: number): DetectedFace {
+  const area = (f: DetectedFace) => f.box[2] * f.box[3];
+  const largest = Math.max(...faces.map(area));
+  const distance = (f: DetectedFace) => Math.hypot(f.box[0] + f.box[2] / 2 - width / 2, f.box[1] + f.box[3] / 2 - height / 2);
+  return faces.filter((f) => area(f) >= 0.25 * largest).sort((a, b) => distance(a) - distance(b))[0];
+}
+
+/**
+ * Detects the face again in a `size`² view of twice the crop's extent (so the face fills about a
+ * quarter of it, where the detector works best) and maps its landmarks back to source pixels
+ * (`scale` converts `sampled` pixels to source pixels). Undefined when no face is found near the centre.
+ */
+async function refineFace(sampled: RgbaImage, crop: CropSquare, models: FaceModels, size: number, scale: number): Promise<DetectedFace | undefined> {
+  const view: CropSquare = { ...crop, side: crop.side * 2 };
+  const { image } = warpCrop(sampled, view, size);
+  const faces = await models.detectFaces(opaque(image));
+  if (faces.length === 0) return undefined;
+  const face = chooseFace(faces, size, size);
+  const [cx, cy] = [face.box[0] + face.box[2] / 2, face.box[1] + face.box[3] / 2];
+  if (Math.hypot(cx - size / 2, cy - size / 2) > size / 4) return undefined;
+  const toSource = (p: Point2): Point2 => cropToSource(view, p, size).map((v) => v * scale) as Point2;
+  const landmarks = face.landmarks.map(([x, y, z]) => [...toSource([x, y]), z * (view.side / size) * scale] as [number, number, number]);
+  const xs = landmarks.map((p) => p[0]), ys = landmarks.map((p) => p[1]);
+  const box: DetectedFace['box'] = [Math.min(...xs), Math.min(...ys), Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys)];
+  return { box, score: face.score, landmarks };
+}
+
+function scaleFace(face: DetectedFace, factor: number): DetectedFace {
+  if (factor === 1) return face;
+  return {
+    ...face,
+    box: face.box.map((v) => v * factor) as DetectedFace['box'],
+    landmarks: face.landmarks.map(([x, y, z]) => [x * factor, y * factor, z * factor]),
+  };
+}
+
+/** Composites transparent pixels over mid grey (their colour is often undefined), keeping the alpha. */
+function flattenOnGrey(image: RgbaImage): RgbaImage {
+  const data = new Uint8Array(image.data);
+  for (let i = 0; i < data.length; i += 4) {
+    const a = data[i + 3];
+    if (a === 255) continue;
+    for (let c = 0; c < 3; c++) data[i + c] = Math.round((data[i + c] * a + 128 * (255 - a)) / 255);
+  }
+  return { width: image.width, height: image.height, data };
+}
+
+function opaque(image: RgbaImage): RgbaImage {
+  const data = new Uint8Array(image.data);
+  for (let i = 3; i < data.length; i += 4) data[i] = 255;
+  return { width: image.width, height: image.height, data };
+}
+
+async function drawOverlay(source: RgbaImage, face: DetectedFace, quad: Point2[], crop: Point2[]): Promise<RgbaImage> {
+  const scale = Math.min(1, 1024 / Math.max(source.width, source.height));
+  const image = scale < 1 ? await resizeImage(source, Math.round(source.width * scale), Math.round(source.height * scale)) : opaque(source);
+  for (let i = 3; i < image.data.length; i += 4) image.data[i] = 255;
+  const s = (p: Point2): Point2 => [p[0] * image.width / source.width, p[1] * image.height / source.height];
+  const thickness = Math.max(1, Math.round(Math.max(image.width, image.height) / 400));
+  drawPolygon(image, crop.map(s), [255, 40, 40], thickness);
+  drawPolygon(image, quad.map(s), [40, 220, 40], thickness);
+  drawPoints(image, face.landmarks.slice(0, FACE_POINT_COUNT).map((p) => s([p[0], p[1]])), [40, 200, 255], thickness > 1 ? 1 : 0);
+  return image;
+}
+
+function round(v: number, digits = 2): number {
+  return Number(v.toFixed(digits)) + 0;
+}
