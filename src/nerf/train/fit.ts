@@ -47,8 +47,8 @@ export const FIT_DEFAULTS = {
   occupancyDecay: 0.95,
   occupancyWarmup: 64,
   carve: true,
-  initialLogDensity: 4,
-  march: { stepSize: Math.sqrt(3) / 512, maxSamples: 512, minTransmittance: 1e-3 } satisfies MarchOptions,
+  initialLogDensity: 6,
+  march: { stepSize: Math.sqrt(3) / 256, maxSamples: 512, minTransmittance: 1e-2 } satisfies MarchOptions,
 };
 
 export const ADAM_DEFAULTS: Omit<AdamSettings, 'learningRate'> = { beta1: 0.9, beta2: 0.99, epsilon: 1e-15, weightDecay: 1e-6 };
