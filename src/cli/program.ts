@@ -6,6 +6,8 @@ import { registerCompare } from './compare.js';
 import { registerFit } from './fit.js';
 import { registerFieldCommands } from './field-commands.js';
 import { registerPreprocess } from './preprocess.js';
+import { registerBuild } from './build.js';
+import { registerExport } from './export.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -34,6 +36,8 @@ export function createProgram(): Command {
   registerFit(program);
   registerFieldCommands(program);
   registerPreprocess(program);
+  registerBuild(program);
+  registerExport(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }

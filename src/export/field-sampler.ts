@@ -15,4 +15,10 @@ export interface FieldSampler {
    * Exporters must give identical results with or without it, only faster.
    */
   occupied?(x: number, y: number, z: number): boolean;
+  /**
+   * Optional distance between the renderer's samples along a ray (world units; a checkpoint's
+   * `march.stepSize`). The iso-level calibration marches with it so that its opacity matches the
+   * field's own renders.
+   */
+  marchStep?: number;
 }

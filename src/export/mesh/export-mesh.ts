@@ -3,9 +3,11 @@ import type { RgbaImage } from '../../core/image.js';
 import { METRES_PER_UNIT, PANOHEAD_HEAD_HEIGHT } from '../../eval/normalize-head.js';
 import type { FieldSampler } from '../field-sampler.js';
 import { bakeBaseColor } from './bake-texture.js';
+import { calibrateIso } from './calibrate-iso.js';
 import { keepLargestComponent } from './components.js';
 import { sampleDensityGrid } from './density-grid.js';
 import { marchingCubes } from './marching-cubes.js';
+import { occlusionGrid } from './visibility.js';
 import { vertexNormals } from './normals.js';
 import { type Simplifier, simplifyToBudget } from './simplify.js';
 import { taubinSmooth } from './smooth.js';
@@ -18,8 +20,25 @@ export type Pivot = 'center' | 'neck';
 export interface MeshExportOptions {
   /** Density grid cells along the longest side of the field's bounds (default 256). */
   resolution?: number;
-  /** Density (σ per world unit) of the extracted surface (default 25). */
-  iso?: number;
+  /**
+   * Density (σ per world unit) of the extracted surface, or 'auto' (the default): the density at
+   * which the field's rendered opacity crosses 0.5, found by `calibrateIso`.
+   */
+  iso?: number | 'auto';
+  /**
+   * Which level set becomes the mesh (default 'opacity'): 'opacity' extracts where the occlusion
+   * seen from outside along the axes crosses 0.5 (`occlusionGrid`), ignoring whatever density is
+   * hidden inside; 'density' extracts σ = iso directly (exact for clean analytic fields). The iso
+   * level steers where the grid is refined either way.
+   */
+  surface?: 'opacity' | 'density';
+  /**
+   * Occlusion level of the 'opacity' surface (default 0.1). A fitted field's edge is soft and its
+   * rendered silhouette is set by grazing rays, which cross more of the soft fringe than rays
+   * meeting the surface head-on; 0.1 makes the hard mesh's silhouette area match the field's
+   * rendered alpha on the Lee Perry-Smith held-out views (0.5 leaves the mesh ~1 px inside).
+   */
+  opacity?: number;
   /** Taubin λ|μ smoothing passes on the marching-cubes mesh (default 3; 0 = none). */
   smoothingIterations?: number;
   /** Triangle budget of LOD0 (default 30 000). */
@@ -40,11 +59,13 @@ export interface MeshExportOptions {
   watlas?: Watlas;
 }
 
-export type MeshExportStage = 'sample' | 'extract' | 'clean' | 'simplify' | 'unwrap' | 'bake' | 'lods';
+export type MeshExportStage = 'calibrate' | 'sample' | 'extract' | 'clean' | 'simplify' | 'unwrap' | 'bake' | 'lods';
 
 export const MESH_EXPORT_DEFAULTS = {
   resolution: 256,
-  iso: 25,
+  iso: 'auto' as number | 'auto',
+  surface: 'opacity' as 'opacity' | 'density',
+  opacity: 0.1,
   smoothingIterations: 3,
   triangles: 30_000,
   lods: [1, 0.5, 0.25],
@@ -73,6 +94,8 @@ export interface MeshExport {
   baseColor: RgbaImage;
   /** Translation applied before scaling to metres: the pivot, in world units. */
   pivotWorld: [number, number, number];
+  /** The iso level used (calibrated when the option was 'auto'). */
+  iso: number;
   stats: {
     gridResolution: [number, number, number];
     marchingCubesTriangles: number;
@@ -84,8 +107,23 @@ export interface MeshExport {
 }
 
 /**
- * Turns a radiance field into a textured, game-ready head mesh: density on a grid → marching
- * cubes at `iso` → largest component → Taubin smoothing → meshoptimizer down to the triangle
+ * Row-major 4×4 transform from the exported glTF frame (metres, origin at the pivot) back into
+ * PanoHead's world units: x_world = x_gltf / METRES_PER_UNIT + pivot. Use it to compare an
+ * exported mesh with the views or the scan the field came from.
+ */
+export function gltfToWorldMatrix(pivotWorld: readonly [number, number, number]): number[] {
+  const s = 1 / METRES_PER_UNIT;
+  return [s, 0, 0, pivotWorld[0], 0, s, 0, pivotWorld[1], 0, 0, s, pivotWorld[2], 0, 0, 0, 1];
+}
+
+/** The pivot of an export, in PanoHead world units. */
+export function pivotPoint(pivot: Pivot): [number, number, number] {
+  return pivot === 'neck' ? [0, -PANOHEAD_HEAD_HEIGHT / 2, 0] : [0, 0, 0];
+}
+
+/**
+ * Turns a radiance field into a textured, game-ready head mesh: iso level calibrated against the
+ * field's rendered opacity (unless given) → density on a grid → marching cubes at `iso` → largest component → Taubin smoothing → meshoptimizer down to the triangle
  * budget → xatlas UV atlas → base colour baked from `field.color` → LODs simplified from LOD0
  * (sharing its UVs and texture) → metres with the chosen pivot.
  *
@@ -95,8 +133,8 @@ export interface MeshExport {
  */
 export async function exportMesh(field: FieldSampler, options: MeshExportOptions = {}): Promise<MeshExport> {
   const o = { ...MESH_EXPORT_DEFAULTS, ...options };
-  checkOptions(o);
-  const seconds = { sample: 0, extract: 0, clean: 0, simplify: 0, unwrap: 0, bake: 0, lods: 0 };
+  checkMeshExportOptions(o);
+  const seconds = { calibrate: 0, sample: 0, extract: 0, clean: 0, simplify: 0, unwrap: 0, bake: 0, lods: 0 };
   let stageStart = performance.now();
   let current: MeshExportStage | undefined;
   const stage = (name: MeshExportStage): void => {
@@ -107,12 +145,14 @@ export async function exportMesh(field: FieldSampler, options: MeshExportOptions
     o.onStage?.(name);
   };
 
+  stage('calibrate');
+  const iso = o.iso === 'auto' ? calibrateIso(field).iso : o.iso;
   stage('sample');
-  const grid = sampleDensityGrid(field, { resolution: o.resolution, refineAround: o.iso });
+  const grid = sampleDensityGrid(field, { resolution: o.resolution, refineAround: iso });
   stage('extract');
-  const raw = marchingCubes(grid, o.iso);
+  const raw = o.surface === 'opacity' ? marchingCubes(occlusionGrid(grid), o.opacity) : marchingCubes(grid, iso);
   if (raw.indices.length === 0) {
-    throw new Head3dError(`export: the field has no surface at density ${o.iso}`, { hint: 'lower the iso level, or check that the field was fitted' });
+    throw new Head3dError(`export: the field has no surface at density ${iso}`, { hint: 'lower the iso level, or check that the field was fitted' });
   }
   stage('clean');
   const { mesh: largest, components } = keepLargestComponent(raw);
@@ -125,7 +165,7 @@ export async function exportMesh(field: FieldSampler, options: MeshExportOptions
   stage('bake');
   const { image: baseColor, coverage } = bakeBaseColor(atlas, field, { textureSize: o.textureSize });
   stage('lods');
-  const pivotWorld: [number, number, number] = o.pivot === 'neck' ? [0, -PANOHEAD_HEAD_HEIGHT / 2, 0] : [0, 0, 0];
+  const pivotWorld = pivotPoint(o.pivot);
   const lods: MeshLod[] = [];
   const lod0Triangles = atlas.indices.length / 3;
   for (const ratio of o.lods) {
@@ -139,6 +179,7 @@ export async function exportMesh(field: FieldSampler, options: MeshExportOptions
     lods,
     baseColor,
     pivotWorld,
+    iso,
     stats: {
       gridResolution: [grid.nx, grid.ny, grid.nz],
       marchingCubesTriangles: raw.indices.length / 3,
@@ -150,12 +191,17 @@ export async function exportMesh(field: FieldSampler, options: MeshExportOptions
   };
 }
 
-function checkOptions(o: typeof MESH_EXPORT_DEFAULTS): void {
+/**
+ * Throws a Head3dError for options no export can satisfy (an impossible triangle budget, a bad
+ * texture size, malformed LOD ratios), so callers can refuse them before any heavy work.
+ */
+export function checkMeshExportOptions(options: MeshExportOptions): void {
+  const o = { ...MESH_EXPORT_DEFAULTS, ...options };
   const fail = (message: string, hint?: string): never => {
     throw new Head3dError(`export: ${message}`, { hint });
   };
   if (!Number.isInteger(o.resolution) || o.resolution < 8 || o.resolution > 1024) fail(`grid resolution must be an integer in 8..1024 (got ${o.resolution})`);
-  if (!(o.iso > 0) || !Number.isFinite(o.iso)) fail(`iso level must be a positive density (got ${o.iso})`);
+  if (o.iso !== 'auto' && (!(o.iso > 0) || !Number.isFinite(o.iso))) fail(`iso level must be a positive density or "auto" (got ${o.iso})`);
   if (!Number.isInteger(o.smoothingIterations) || o.smoothingIterations < 0) fail(`smoothing iterations must be a non-negative integer`);
   if (!Number.isInteger(o.textureSize) || o.textureSize < 64 || o.textureSize > 8192 || (o.textureSize & (o.textureSize - 1)) !== 0) {
     fail(`texture size must be a power of two in 64..8192 (got ${o.textureSize})`, 'use 1024, 2048 or 4096');
@@ -170,6 +216,8 @@ function checkOptions(o: typeof MESH_EXPORT_DEFAULTS): void {
   if (smallest < MIN_LOD_TRIANGLES) {
     fail(`the last LOD would have ${smallest} triangles, below the minimum of ${MIN_LOD_TRIANGLES}`, 'raise the triangle budget or use fewer LODs');
   }
+  if (!(o.opacity > 0 && o.opacity < 1)) fail(`opacity level must lie in (0, 1) (got ${o.opacity})`);
+  if (o.surface !== 'opacity' && o.surface !== 'density') fail(`surface must be "opacity" or "density" (got ${String(o.surface)})`);
   if (o.pivot !== 'center' && o.pivot !== 'neck') fail(`pivot must be "center" or "neck" (got ${String(o.pivot)})`);
 }
 

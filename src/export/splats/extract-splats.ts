@@ -1,7 +1,8 @@
 import { Head3dError } from '../../core/errors.js';
 import { METRES_PER_UNIT, PANOHEAD_HEAD_HEIGHT } from '../../eval/normalize-head.js';
 import type { Pivot } from '../mesh/export-mesh.js';
-import { type DensityGrid, sampleDensityGrid } from '../mesh/density-grid.js';
+import { sampleDensityGrid } from '../mesh/density-grid.js';
+import { axisVisibility } from '../mesh/visibility.js';
 import type { FieldSampler } from '../field-sampler.js';
 import { SH_C0, type SplatCloud } from './splat-cloud.js';
 
@@ -95,39 +96,6 @@ export function extractSplats(field: FieldSampler, options: SplatExtractOptions 
   field.color(world, count, colours);
   for (let c = 0; c < count * 3; c++) cloud.sh0[c] = (colours[c] - 0.5) / SH_C0;
   return cloud;
-}
-
-/**
- * For every grid vertex, the largest of its six axis-direction transmittances from the grid
- * boundary up to (not including) itself: how well it can be seen from outside.
- */
-function axisVisibility(grid: DensityGrid, alpha: Float32Array): Float32Array {
-  const { nx, ny, nz } = grid;
-  const out = new Float32Array(alpha.length);
-  const strides = [1, nx, nx * ny];
-  const dims = [nx, ny, nz];
-  for (let axis = 0; axis < 3; axis++) {
-    const stride = strides[axis], n = dims[axis];
-    const others = [0, 1, 2].filter((a) => a !== axis);
-    for (let u = 0; u < dims[others[0]]; u++) {
-      for (let v = 0; v < dims[others[1]]; v++) {
-        const start = u * strides[others[0]] + v * strides[others[1]];
-        let t = 1;
-        for (let m = 0; m < n; m++) {
-          const index = start + m * stride;
-          if (t > out[index]) out[index] = t;
-          t *= 1 - alpha[index];
-        }
-        t = 1;
-        for (let m = n - 1; m >= 0; m--) {
-          const index = start + m * stride;
-          if (t > out[index]) out[index] = t;
-          t *= 1 - alpha[index];
-        }
-      }
-    }
-  }
-  return out;
 }
 
 /** Unit quaternion (x, y, z, w) rotating +Z onto the unit vector n. */

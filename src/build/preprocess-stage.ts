@@ -1,0 +1,33 @@
+import { join } from 'node:path';
+import { loadFaceModels } from '../generate/preprocess/face-models.js';
+import { preprocess } from '../generate/preprocess/preprocess.js';
+import { landmarksInCrop, writeCropLandmarks } from '../generate/proxy/crop-landmarks.js';
+import type { BuildContext, StageReport } from './build-context.js';
+import { runStage } from './run-stage.js';
+import { stageKey } from './stage-record.js';
+
+/** Crop size the generators take (DiffPortrait360's input). */
+export const CROP_SIZE = 512;
+
+/**
+ * The preprocess stage: crop.png, camera.json, dataset.json, overlay.png, plus landmarks.json (the
+ * face landmarks in crop pixels, which the proxy generator fits its head to).
+ */
+export async function preprocessStage(context: BuildContext, portrait: string): Promise<StageReport> {
+  const key = await stageKey({ portrait }, { stage: 'preprocess', version: 1, size: CROP_SIZE, matte: 'rvm' });
+  return runStage(context, 'preprocess', key, async () => {
+    context.progress('preprocess', 'loading face models');
+    const models = await loadFaceModels({ matteModel: 'rvm' });
+    try {
+      const result = await preprocess(portrait, context.workDir, models, { size: CROP_SIZE, onProgress: (step) => context.progress('preprocess', step) });
+      await writeCropLandmarks(join(context.workDir, 'landmarks.json'), landmarksInCrop(result.face.landmarks, result.cropSquare, CROP_SIZE), CROP_SIZE);
+      const { yawDeg, pitchDeg, rollDeg } = result.angles;
+      return {
+        outputs: ['crop.png', 'camera.json', 'dataset.json', 'overlay.png', 'landmarks.json'],
+        facts: { facesFound: result.facesFound, yawDeg, pitchDeg, rollDeg },
+      };
+    } finally {
+      models.dispose();
+    }
+  });
+}
