@@ -29,7 +29,10 @@ export interface FitOptions {
   /** Carve the occupancy grid from the views' alpha masks (visual hull) before training. */
   carve?: boolean;
   march?: Partial<MarchOptions>;
-  /** Called after every step. Return true to stop early. */
+  /**
+   * Called after every step. Return true to stop early. Time spent here (checkpoints, evaluations)
+   * does not count toward `timeSeconds`.
+   */
   onStep?: (stats: FitProgress) => boolean | void | Promise<boolean | void>;
   /** Resume from this state instead of initialising. */
   resume?: FitState;
@@ -127,7 +130,8 @@ export async function fitField(views: ViewData, backend: FitBackend, options: Fi
   let samples = 0;
   let step = startStep;
   let trainPsnr = 0;
-  const elapsed = () => priorSeconds + (performance.now() - started) / 1000;
+  let pausedMs = 0;
+  const elapsed = () => priorSeconds + (performance.now() - started - pausedMs) / 1000;
   while (step < totalSteps && !(options.timeSeconds !== undefined && elapsed() >= options.timeSeconds)) {
     step++;
     const progress = Math.min(1, Math.max(
@@ -144,6 +148,7 @@ export async function fitField(views: ViewData, backend: FitBackend, options: Fi
       await backend.updateOccupancy({ step, seed: mixSeed(seed, step, 3), decay: o.occupancyDecay });
       occupiedCells = refreshOccupied(grid, Math.min(densityThreshold, meanDensity(grid)));
     }
+    const callbackStart = performance.now();
     const stop = await options.onStep?.({
       step, totalSteps, seconds: elapsed(), trainPsnr,
       samplesPerSecond: result.samples / stepSeconds, samplesPerRay: result.samples / result.rays,
@@ -153,6 +158,7 @@ export async function fitField(views: ViewData, backend: FitBackend, options: Fi
         return { config, march, params: snapshot.params, adamM: snapshot.adamM, adamV: snapshot.adamV, grid, step, seconds: elapsed(), seed };
       },
     });
+    pausedMs += performance.now() - callbackStart;
     if (stop === true) break;
   }
   const snapshot = backend.snapshot();
