@@ -20,6 +20,8 @@ export interface BuildContext {
   backend: BackendChoice;
   threads: number;
   force: boolean;
+  /** Seconds of fitting between resume checkpoints (field.h3df.resume). */
+  checkpointSeconds: number;
   progress: (stage: StageName, message: string) => void;
 }
 

@@ -32,8 +32,12 @@ export interface BuildOptions {
   generator?: string;
   /** DiffPortrait360 model bundle (or HEAD3D_MODELS). */
   models?: string;
-  /** Views for the import generator: a transforms.json or a folder of 32 orbit frames. */
+  /** Views for the import generator: a transforms.json, a folder of 32 orbit frames or a video of the orbit. */
   views?: string;
+  /** Held-out views (a transforms.json) that score an imported fit; the proxy makes its own. */
+  holdout?: string;
+  /** Seconds of fitting between resume checkpoints (default 15); tests use less. */
+  checkpointSeconds?: number;
   /** Redo every stage. */
   force?: boolean;
   onProgress?: (event: BuildProgress) => void;
@@ -41,7 +45,7 @@ export interface BuildOptions {
   onNote?: (line: string) => void;
 }
 
-export const BUILD_DEFAULTS = { output: 'head.glb', format: 'mesh' as OutputFormat, quality: 'standard' as Quality, backend: 'auto' as BackendChoice, seed: 42, generator: 'auto' };
+export const BUILD_DEFAULTS = { output: 'head.glb', format: 'mesh' as OutputFormat, quality: 'standard' as Quality, backend: 'auto' as BackendChoice, seed: 42, generator: 'auto', checkpointSeconds: 15 };
 
 export interface BuildSummary {
   portrait: string | null;
@@ -75,6 +79,8 @@ export async function buildHead(options: BuildOptions = {}): Promise<BuildSummar
   const portrait = generator === 'import' ? null : resolve(o.portrait ?? DEFAULT_PORTRAIT);
   if (portrait && !existsSync(portrait)) throw new Head3dError(`portrait not found: ${o.portrait ?? portrait}`, { hint: 'check the path' });
   if (portrait && statSync(portrait).isDirectory()) throw new Head3dError(`the portrait is a directory: ${o.portrait}`, { hint: 'give an image file' });
+  if (o.holdout && generator !== 'import') throw new Head3dError('--holdout is for imported views; the proxy generator makes its own', { hint: 'drop --holdout, or use --generator import --views …' });
+  if (!(o.checkpointSeconds > 0)) throw new Head3dError(`the checkpoint interval must be a positive number of seconds, not ${o.checkpointSeconds}`);
   if (note) o.onNote?.(note);
 
   const workDir = resolve(o.work ?? output.replace(/\.glb$/i, '') + '.work');
@@ -89,6 +95,7 @@ export async function buildHead(options: BuildOptions = {}): Promise<BuildSummar
     backend: o.backend,
     threads: o.threads ?? availableParallelism(),
     force: o.force ?? false,
+    checkpointSeconds: o.checkpointSeconds,
     progress: (stage, message) => o.onProgress?.({ stage, message }),
   };
   const outputs = outputPaths(output, o.format);
@@ -97,7 +104,7 @@ export async function buildHead(options: BuildOptions = {}): Promise<BuildSummar
     stages.push(await preprocessStage(context, portrait));
     stages.push(await proxyGenerateStage(context));
   } else {
-    stages.push(await importGenerateStage(context, o.views!));
+    stages.push(await importGenerateStage(context, o.views!, o.holdout));
   }
   stages.push(await fitStage(context));
   stages.push(await exportStage(context, outputs));

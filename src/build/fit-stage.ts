@@ -12,14 +12,11 @@ import type { BuildContext, StageReport } from './build-context.js';
 import { runStage } from './run-stage.js';
 import { stageKey } from './stage-record.js';
 
-/** Seconds between resume checkpoints while fitting. */
-const CHECKPOINT_SECONDS = 15;
-
 /**
  * The fit stage: a radiance field fitted to views/transforms.json for the preset's time budget,
  * written to field.h3df; held-out views (if the generator made them) are scored afterwards. While
- * it runs, field.h3df.resume is refreshed every few seconds, and a rerun after a kill continues
- * from it (when it was made for the same views and options).
+ * it runs, field.h3df.resume is refreshed every `context.checkpointSeconds`, and a rerun after a
+ * kill continues from it when it carries this stage's key (same views, options and seed).
  */
 export async function fitStage(context: BuildContext): Promise<StageReport> {
   const w = context.workDir;
@@ -28,6 +25,8 @@ export async function fitStage(context: BuildContext): Promise<StageReport> {
   const viewSet = await readTransformsJson(transformsPath);
   const files: Record<string, string> = { transforms: transformsPath };
   viewSet.frames.forEach((frame, i) => (files[`view${i}`] = frameImagePath(viewSet, frame)));
+  // The held-out views only score the fit, but a changed set must not replay the old score.
+  if (existsSync(holdoutPath)) files.holdout = holdoutPath;
   const { fit } = context.preset;
   const key = await stageKey(files, { stage: 'fit', version: 1, seconds: fit.seconds, rays: fit.rays, seed: context.seed });
   return runStage(context, 'fit', key, async () => {
@@ -54,7 +53,7 @@ export async function fitStage(context: BuildContext): Promise<StageReport> {
         resume,
         onStep: async (s) => {
           context.progress('fit', `step ${s.step}  ${formatDuration(s.seconds)}/${formatDuration(fit.seconds)}  train ${s.trainPsnr.toFixed(2)} dB`);
-          if ((performance.now() - lastCheckpoint) / 1000 >= CHECKPOINT_SECONDS) {
+          if ((performance.now() - lastCheckpoint) / 1000 >= context.checkpointSeconds) {
             lastCheckpoint = performance.now();
             await pending;
             pending = writeCheckpoint(resumePath, s.state(), facts);
@@ -73,6 +72,7 @@ export async function fitStage(context: BuildContext): Promise<StageReport> {
         outputs: ['field.h3df'],
         facts: {
           steps: result.state.step,
+          resumedFromStep: resume?.step ?? null,
           fitSeconds: result.state.seconds,
           trainPsnr: result.finalTrainPsnr,
           holdoutPsnr: holdout?.psnr ?? null,

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readImage } from '../core/image.js';
 import { readTransformsJson } from '../core/transforms-json.js';
-import { importViews, readImportedViews } from '../generate/import/import-views.js';
+import { describeImport, importViews } from '../generate/import/import-views.js';
 import { readCropLandmarks } from '../generate/proxy/crop-landmarks.js';
 import { generateProxyViews } from '../generate/proxy/proxy-generator.js';
 import type { BuildContext, StageReport } from './build-context.js';
@@ -18,7 +18,7 @@ export async function proxyGenerateStage(context: BuildContext): Promise<StageRe
   const w = context.workDir;
   const files = { crop: join(w, 'crop.png'), camera: join(w, 'camera.json'), landmarks: join(w, 'landmarks.json') };
   const { preset } = context;
-  const options = { stage: 'generate', generator: 'proxy', version: 1, size: preset.viewSize, holdout: preset.holdout, proxy: preset.proxy };
+  const options = { stage: 'generate', generator: 'proxy', version: 2, size: preset.viewSize, holdout: preset.holdout, proxy: preset.proxy };
   const key = await stageKey(files, options);
   return runStage(context, 'generate', key, async () => {
     const viewsDir = join(w, 'views');
@@ -41,16 +41,30 @@ export async function proxyGenerateStage(context: BuildContext): Promise<StageRe
   });
 }
 
-/** The generate stage with imported views: views/transforms.json points at them. */
-export async function importGenerateStage(context: BuildContext, source: string): Promise<StageReport> {
-  const { files } = await readImportedViews(source);
-  const named = Object.fromEntries(files.map((f, i) => [`${i}:${f}`, f]));
-  const key = await stageKey(named, { stage: 'generate', generator: 'import', version: 1 });
+/**
+ * The generate stage with imported views (a transforms.json, a folder of 32 orbit frames or a
+ * video of the orbit): views/transforms.json points at them, or at frames decoded and matted into
+ * views/frames/. `holdout`, a view set of other cameras of the same subject, goes to
+ * views/holdout/ to score the fit.
+ */
+export async function importGenerateStage(context: BuildContext, source: string, holdout?: string): Promise<StageReport> {
+  const views = await describeImport(source);
+  const held = holdout ? await describeImport(holdout) : undefined;
+  const named = Object.fromEntries([
+    ...views.files.map((f, i) => [`${i}:${f}`, f]),
+    ...(held?.files ?? []).map((f, i) => [`holdout${i}:${f}`, f]),
+  ]);
+  const key = await stageKey(named, { stage: 'generate', generator: 'import', version: 2 });
   return runStage(context, 'generate', key, async () => {
     const viewsDir = join(context.workDir, 'views');
     await rm(viewsDir, { recursive: true, force: true });
     context.progress('generate', `importing views from ${source}`);
-    const result = await importViews(source, viewsDir);
-    return { outputs: ['views/transforms.json'], facts: { generator: 'import', views: result.views, kind: result.kind, holdoutViews: 0 } };
+    const onProgress = (message: string) => context.progress('generate', message);
+    const result = await importViews(source, viewsDir, { onProgress });
+    const heldOut = holdout ? await importViews(holdout, join(viewsDir, 'holdout'), { onProgress }) : undefined;
+    return {
+      outputs: ['views/transforms.json', ...(heldOut ? ['views/holdout/transforms.json'] : [])],
+      facts: { generator: 'import', views: result.views, kind: result.kind, mattedFrames: result.matted, opaqueFrames: result.opaque, holdoutViews: heldOut?.views ?? 0 },
+    };
   });
 }

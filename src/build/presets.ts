@@ -7,11 +7,15 @@ export const QUALITIES: Quality[] = ['test', 'draft', 'standard', 'high'];
 export interface QualityPreset {
   /** Side of the generated views in pixels. */
   viewSize: number;
-  /** Extra proxy views off the orbit, held out from the fit and scored after it. */
+  /** Extra proxy views on the orbit half-way between its frames, held out from the fit and scored after it. */
   holdout: number;
   /** Proxy geometry: grid cells across the head and triangle budget. */
   proxy: { resolution: number; triangles: number };
-  /** Fit time budget in seconds (training only) and rays per step. */
+  /**
+   * Fit time budget in seconds (training only) and rays per step. A step's cost grows with its
+   * rays, so within a fixed budget fewer rays buy more steps; short budgets (test, draft) converge
+   * further with 2048 or fewer, long ones can afford larger, less noisy batches.
+   */
   fit: { seconds: number; rays: number };
   /** Mesh export: density grid resolution, LOD0 triangles, texture side, LOD ratios. */
   mesh: { resolution: number; triangles: number; textureSize: number; lods: number[] };
@@ -34,7 +38,7 @@ export const QUALITY_PRESETS: Record<Quality, QualityPreset> = {
   draft: {
     viewSize: 128, holdout: 4,
     proxy: { resolution: 128, triangles: 40_000 },
-    fit: { seconds: 75, rays: 4096 },
+    fit: { seconds: 75, rays: 2048 },
     mesh: { resolution: 128, triangles: 10_000, textureSize: 1024, lods: [1, 0.5] },
     splats: { resolution: 128, maxSplats: 100_000 },
   },

@@ -1,13 +1,13 @@
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { formatDuration } from '../core/output.js';
 import { BUILD_DEFAULTS, type BuildSummary, buildHead } from '../build/build-head.js';
 import type { StageName } from '../build/build-context.js';
 import type { Quality } from '../build/presets.js';
 import type { BackendChoice } from '../nerf/backends/create-backend.js';
 import { outputFor } from './program.js';
-import { positiveInteger } from './options.js';
+import { positiveInteger, positiveNumber } from './options.js';
 
 interface BuildCliOptions {
   output: string;
@@ -20,6 +20,8 @@ interface BuildCliOptions {
   generator: string;
   models?: string;
   views?: string;
+  holdout?: string;
+  checkpointSeconds: number;
   force?: boolean;
 }
 
@@ -37,11 +39,13 @@ export function registerBuild(program: Command): void {
     .option('--quality <preset>', 'draft (~3 min on 2 cores), standard (~10 min), high, or test (seconds, for CI)', BUILD_DEFAULTS.quality)
     .option('--generator <name>', 'auto, proxy, diffportrait360 or import', BUILD_DEFAULTS.generator)
     .option('--models <dir>', 'DiffPortrait360 model bundle (or set HEAD3D_MODELS)')
-    .option('--views <dir|transforms.json>', 'views for the import generator: a transforms.json or a folder of 32 PanoHead-orbit frames')
+    .option('--views <dir|transforms.json|video>', 'views for the import generator: a transforms.json, a folder of 32 PanoHead-orbit frames, or a video of the orbit (needs ffmpeg)')
+    .option('--holdout <transforms.json>', 'held-out views of the same subject that score an imported fit')
     .option('--backend <name>', 'compute backend: auto, cpu or webgpu', BUILD_DEFAULTS.backend)
     .option('--threads <n>', 'worker threads for the cpu backend', positiveInteger, availableParallelism())
     .option('--seed <n>', 'random seed', (v) => positiveInteger(String(Number(v) + 1)) - 1, BUILD_DEFAULTS.seed)
     .option('--force', 'redo every stage')
+    .addOption(new Option('--checkpoint-seconds <s>', 'seconds of fitting between resume checkpoints').argParser(positiveNumber).default(BUILD_DEFAULTS.checkpointSeconds).hideHelp())
     .action(async (portrait: string | undefined, options: BuildCliOptions, command: Command) => {
       const out = outputFor(command);
       let lastStage: StageName | undefined;
@@ -57,6 +61,8 @@ export function registerBuild(program: Command): void {
         generator: options.generator,
         models: options.models,
         views: options.views,
+        holdout: options.holdout,
+        checkpointSeconds: options.checkpointSeconds,
         force: options.force,
         onNote: (line) => {
           out.progress(line);
@@ -95,7 +101,7 @@ function summaryText(summary: BuildSummary): string {
   const psnr = (v: unknown) => (typeof v === 'number' ? `${v.toFixed(2)} dB` : '–');
   lines.push(`built ${summary.outputs.mesh ?? summary.outputs.splats} in ${formatDuration(summary.seconds)} (${summary.quality}, ${summary.generator} views)`);
   for (const s of summary.stages) lines.push(`  ${s.stage.padEnd(10)} ${s.skipped ? 'skipped (up to date)' : formatDuration(s.seconds)}`);
-  lines.push(`  fit PSNR   train ${psnr(fit.trainPsnr)}, held-out ${psnr(fit.holdoutPsnr)}${fit.holdoutViews ? ` (${fit.holdoutViews} ${summary.generator} views off the orbit)` : ''}`);
+  lines.push(`  fit PSNR   train ${psnr(fit.trainPsnr)}, held-out ${psnr(fit.holdoutPsnr)}${fit.holdoutViews ? ` (${fit.holdoutViews} held-out views)` : ''}`);
   if (summary.outputs.mesh) {
     const triangles = (exported.triangles as number[] | undefined) ?? [];
     lines.push(`  mesh       ${summary.outputs.mesh}: ${triangles.join(' / ')} triangles, ${megabytes(fileSize(summary.outputs.mesh))}`);

@@ -8,6 +8,8 @@ import { registerFieldCommands } from './field-commands.js';
 import { registerPreprocess } from './preprocess.js';
 import { registerBuild } from './build.js';
 import { registerExport } from './export.js';
+import { registerView } from './view.js';
+import { registerTurntable } from './turntable.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -38,6 +40,8 @@ export function createProgram(): Command {
   registerPreprocess(program);
   registerBuild(program);
   registerExport(program);
+  registerView(program);
+  registerTurntable(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }

@@ -8,8 +8,13 @@ export interface FieldSampler {
   boundsMax: [number, number, number];
   /** σ (per world unit) at `count` points `xyz[3i..3i+2]`, written to `out[i]`. Points outside the bounds give 0. */
   density(xyz: Float32Array, count: number, out: Float32Array): void;
-  /** Display colour in [0,1] (sRGB-encoded, like the training images) at the points, `out[3i..3i+2]`. */
-  color(xyz: Float32Array, count: number, out: Float32Array): void;
+  /**
+   * Display colour in [0,1] (sRGB-encoded, like the training images) at the points, `out[3i..3i+2]`.
+   * `directions` (optional, unit xyz per point) are the viewing rays' directions, from the eye
+   * toward the point; without them a field picks its own (the fitted field looks toward the head
+   * centre). Fields without view-dependent colour ignore them.
+   */
+  color(xyz: Float32Array, count: number, out: Float32Array, directions?: Float32Array): void;
   /**
    * Optional occupancy test for empty-space skipping: true where the field may hold density.
    * Exporters must give identical results with or without it, only faster.

@@ -2,18 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { FieldConfig } from '../../src/nerf/field/config.js';
 import { FieldKernels } from '../../src/nerf/field/field.js';
 import { compositeBackward, compositeForward } from '../../src/nerf/render/volume.js';
-
-/** Small deterministic generator so failures reproduce. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { createRandom } from '../../src/nerf/train/random.js';
 
 const config: FieldConfig = {
   // Level resolutions 2, 5, 13: the first two are dense, the third hashes into 256 entries.
@@ -33,7 +22,7 @@ function relativeError(a: number, b: number): number {
 
 describe('field gradients match central finite differences (float64)', () => {
   const kernels = new FieldKernels(config);
-  const random = mulberry32(7);
+  const random = createRandom(7);
   const params = new Float64Array(kernels.layout.total).map(() => random() * 2 - 1);
   const tape = new Float64Array(kernels.tapeStride);
   const scratch = new Float64Array(kernels.backwardScratchSize);
@@ -94,7 +83,7 @@ describe('field gradients match central finite differences (float64)', () => {
 
 describe('volume compositing gradients match central finite differences', () => {
   it('for σ and colour of every sample, with a background and an opacity term', () => {
-    const random = mulberry32(11);
+    const random = createRandom(11);
     const n = 9;
     const sigma = new Float64Array(n).map(() => random() * 30);
     const rgb = new Float64Array(n * 3).map(() => random());

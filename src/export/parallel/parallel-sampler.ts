@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { fittedFieldSampler } from '../../nerf/field/fitted-field.js';
 import type { FitState } from '../../nerf/train/fit.js';
 import type { FieldSampler } from '../field-sampler.js';
-import { CONTROL, KIND_COLOR, KIND_DENSITY, KIND_STOP, type SamplerWorkerInit, evaluateChunks } from './protocol.js';
+import { CONTROL, KIND_COLOR, KIND_COLOR_DIRECTED, KIND_DENSITY, KIND_STOP, type SamplerWorkerInit, evaluateChunks } from './protocol.js';
 
 export interface ParallelSamplerOptions {
   /** Threads evaluating the field, the calling thread included (default: all cores). */
@@ -48,28 +48,31 @@ export async function parallelFieldSampler(state: FitState, options: ParallelSam
     control: new SharedArrayBuffer(CONTROL.LENGTH * 4),
     points: new SharedArrayBuffer(capacity * 3 * 4),
     output: new SharedArrayBuffer(capacity * 3 * 4),
+    directions: new SharedArrayBuffer(capacity * 3 * 4),
   };
   const control = new Int32Array(init.control);
   const points = new Float32Array(init.points);
   const output = new Float32Array(init.output);
+  const directionBuffer = new Float32Array(init.directions);
   const workers = Array.from({ length: threads - 1 }, () => startWorker(init));
   await Promise.all(workers.map((worker) => new Promise<void>((resolve, reject) => {
     worker.once('message', () => resolve());
     worker.once('error', reject);
   })));
 
-  const job = (kind: number, xyz: Float32Array, count: number, out: Float32Array): void => {
-    const width = kind === KIND_COLOR ? 3 : 1;
+  const job = (kind: number, xyz: Float32Array, count: number, out: Float32Array, directions?: Float32Array): void => {
+    const width = kind === KIND_DENSITY ? 1 : 3;
     for (let from = 0; from < count; from += capacity) {
       const n = Math.min(capacity, count - from);
       points.set(xyz.subarray(from * 3, (from + n) * 3));
+      if (directions) directionBuffer.set(directions.subarray(from * 3, (from + n) * 3));
       Atomics.store(control, CONTROL.KIND, kind);
       Atomics.store(control, CONTROL.COUNT, n);
       Atomics.store(control, CONTROL.NEXT, 0);
       Atomics.store(control, CONTROL.DONE, 0);
       Atomics.add(control, CONTROL.GENERATION, 1);
       Atomics.notify(control, CONTROL.GENERATION);
-      evaluateChunks(local, kind, n, control, points, output);
+      evaluateChunks(local, kind, n, control, points, output, directionBuffer);
       for (let done = Atomics.load(control, CONTROL.DONE); done < workers.length; done = Atomics.load(control, CONTROL.DONE)) {
         Atomics.wait(control, CONTROL.DONE, done);
       }
@@ -85,7 +88,7 @@ export async function parallelFieldSampler(state: FitState, options: ParallelSam
     marchStep,
     threads,
     density: (xyz, count, out) => job(KIND_DENSITY, xyz, count, out),
-    color: (xyz, count, out) => job(KIND_COLOR, xyz, count, out),
+    color: (xyz, count, out, directions) => (directions ? job(KIND_COLOR_DIRECTED, xyz, count, out, directions) : job(KIND_COLOR, xyz, count, out)),
     async close() {
       if (closed) return;
       closed = true;

@@ -25,6 +25,8 @@ export const CONTROL = {
 
 export const KIND_DENSITY = 0;
 export const KIND_COLOR = 1;
+/** Colour seen along the view directions in the `directions` buffer. */
+export const KIND_COLOR_DIRECTED = 2;
 export const KIND_STOP = -1;
 
 /** Points per claim: small enough to balance empty against dense regions, large enough to be cheap. */
@@ -47,11 +49,15 @@ export interface SamplerWorkerInit {
   points: SharedArrayBuffer;
   /** Up to 3 floats per point. */
   output: SharedArrayBuffer;
+  /** xyz view direction of up to `capacity` points (KIND_COLOR_DIRECTED jobs). */
+  directions: SharedArrayBuffer;
 }
 
 /** Claims and evaluates chunks of the current job until none are left (run by every thread). */
-export function evaluateChunks(field: FieldSampler, kind: number, count: number, control: Int32Array, points: Float32Array, output: Float32Array): void {
-  const width = kind === KIND_COLOR ? 3 : 1;
+export function evaluateChunks(
+  field: FieldSampler, kind: number, count: number, control: Int32Array, points: Float32Array, output: Float32Array, directions: Float32Array,
+): void {
+  const width = kind === KIND_DENSITY ? 1 : 3;
   for (;;) {
     const start = Atomics.add(control, CONTROL.NEXT, CHUNK);
     if (start >= count) return;
@@ -59,6 +65,7 @@ export function evaluateChunks(field: FieldSampler, kind: number, count: number,
     const xyz = points.subarray(start * 3, (start + n) * 3);
     const out = output.subarray(start * width, (start + n) * width);
     if (kind === KIND_COLOR) field.color(xyz, n, out);
+    else if (kind === KIND_COLOR_DIRECTED) field.color(xyz, n, out, directions.subarray(start * 3, (start + n) * 3));
     else field.density(xyz, n, out);
   }
 }

@@ -24,6 +24,7 @@ function run(init: SamplerWorkerInit): void {
   const control = new Int32Array(init.control);
   const points = new Float32Array(init.points);
   const output = new Float32Array(init.output);
+  const directions = new Float32Array(init.directions);
   let generation = Atomics.load(control, CONTROL.GENERATION);
   parentPort!.postMessage('ready');
   for (;;) {
@@ -33,7 +34,7 @@ function run(init: SamplerWorkerInit): void {
     if (kind === KIND_STOP) return;
     const count = Atomics.load(control, CONTROL.COUNT);
     try {
-      evaluateChunks(field, kind, count, control, points, output);
+      evaluateChunks(field, kind, count, control, points, output, directions);
     } catch (error) {
       Atomics.store(control, CONTROL.FAILED, 1);
       parentPort!.postMessage({ error: String((error as Error)?.stack ?? error) });

@@ -6,6 +6,7 @@ import type { TexturedMesh } from '../../eval/mesh.js';
 import { rasterize } from '../../eval/rasterizer.js';
 import { type RenderedViewSet, renderViews } from '../../eval/render-views.js';
 import type { CropLandmark } from './head-frame.js';
+import { renderHoldoutViews } from './holdout-views.js';
 import { type HeadProportions, HeadShape } from './head-shape.js';
 import { type Palette, samplePalette } from './palette.js';
 import { type ProxyMeshOptions, buildProxyMesh } from './proxy-mesh.js';
@@ -50,7 +51,7 @@ export async function buildHeadProxy(input: ProxyInput, options: ProxyOptions = 
 export interface ProxyViewsOptions extends ProxyOptions {
   /** View size in pixels (default 512, DiffPortrait360's). */
   size?: number;
-  /** Held-out views rendered into `holdout/` for scoring the fit (default 0). */
+  /** Held-out views rendered into `holdout/` for scoring the fit, on the orbit between its frames (default 0). */
   holdout?: number;
   /** Anti-aliasing samples per axis (default 3). */
   supersample?: number;
@@ -74,12 +75,14 @@ export async function generateProxyViews(input: ProxyInput, outDir: string, opti
   const started = performance.now();
   options.onStep?.('rendering the orbit');
   await writePng(join(outDir, 'input-view.png'), rasterize(proxy.mesh, input.camera, { supersample: 2 }));
-  const rendered = await renderViews(proxy.mesh, outDir, {
-    size: options.size ?? 512,
-    holdout: options.holdout ?? 0,
-    supersample: options.supersample ?? 3,
-    metadata: { head3d: { generator: 'proxy', world: 'panohead' } },
-    onProgress: options.onProgress,
-  });
+  const size = options.size ?? 512;
+  const supersample = options.supersample ?? 3;
+  const metadata = { head3d: { generator: 'proxy', world: 'panohead' } };
+  const rendered = await renderViews(proxy.mesh, outDir, { size, supersample, metadata, onProgress: options.onProgress });
+  const holdout = options.holdout ?? 0;
+  if (holdout > 0) {
+    rendered.holdoutTransformsPath = await renderHoldoutViews(proxy.mesh, outDir, { count: holdout, size, supersample, metadata });
+    rendered.holdoutViews = holdout;
+  }
   return { ...rendered, triangles: proxy.triangles, palette: proxy.palette, seconds: { proxy: proxy.seconds, render: (performance.now() - started) / 1000 } };
 }
