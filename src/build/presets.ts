@@ -32,7 +32,7 @@ export const QUALITY_PRESETS: Record<Quality, QualityPreset> = {
     viewSize: 64, holdout: 2,
     proxy: { resolution: 64, triangles: 8_000 },
     fit: { seconds: 8, rays: 1024 },
-    mesh: { resolution: 48, triangles: 2_000, textureSize: 256, lods: [1] },
+    mesh: { resolution: 48, triangles: 2_000, textureSize: 512, lods: [1] },
     splats: { resolution: 48, maxSplats: 20_000 },
   },
   draft: {

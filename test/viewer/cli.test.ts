@@ -49,12 +49,14 @@ describe('head3d view', () => {
   });
 
   it('refuses a missing file, more than two files and a bad port with one line', async () => {
-    const missing = await runCli(['view', join(dir, 'missing.glb')]);
+    const [missing, three, port] = await Promise.all([
+      runCli(['view', join(dir, 'missing.glb')]),
+      runCli(['view', glb, glb, glb]),
+      runCli(['view', glb, '--port', '70000']),
+    ]);
     expect(isOneLineUserError(missing), missing.stderr).toBe(true);
     expect(missing.stderr).toContain('model not found');
-    const three = await runCli(['view', glb, glb, glb]);
     expect(isOneLineUserError(three), three.stderr).toBe(true);
-    const port = await runCli(['view', glb, '--port', '70000']);
     expect(port.code).not.toBe(0);
   });
 });
@@ -85,11 +87,13 @@ describe('head3d turntable', () => {
   });
 
   it('refuses a non-PNG sheet and an unreadable model with one line', async () => {
-    const jpg = await runCli(['turntable', glb, '-o', join(dir, 'sheet.jpg')]);
-    expect(isOneLineUserError(jpg), jpg.stderr).toBe(true);
     const broken = join(dir, 'broken.glb');
     await writeFile(broken, 'not a glb');
-    const bad = await runCli(['--quiet', 'turntable', broken, '-o', join(dir, 'bad.png'), '--views', '2', '--size', '64']);
+    const [jpg, bad] = await Promise.all([
+      runCli(['turntable', glb, '-o', join(dir, 'sheet.jpg')]),
+      runCli(['--quiet', 'turntable', broken, '-o', join(dir, 'bad.png'), '--views', '2', '--size', '64']),
+    ]);
+    expect(isOneLineUserError(jpg), jpg.stderr).toBe(true);
     expect(isOneLineUserError(bad), bad.stderr).toBe(true);
     expect(bad.stderr).toContain('not a binary glTF');
   });

@@ -19,7 +19,7 @@ export interface ViewerFixtures {
   cleanup(): Promise<void>;
 }
 
-const MESH = { resolution: 64, triangles: 4000, textureSize: 512, pivot: 'center' } as const;
+const MESH = { resolution: 64, triangles: 4000, textureSize: 256, pivot: 'center' } as const;
 
 export async function makeViewerFixtures(): Promise<ViewerFixtures> {
   const dir = await mkdtemp(join(tmpdir(), 'head3d-viewer-'));

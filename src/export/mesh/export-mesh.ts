@@ -11,6 +11,7 @@ import { occlusionGrid } from './visibility.js';
 import { vertexNormals } from './normals.js';
 import { type Simplifier, simplifyToBudget } from './simplify.js';
 import { taubinSmooth } from './smooth.js';
+import { surfaceDepths } from './surface-depth.js';
 import { type TriangleMesh, compactMesh } from './triangle-mesh.js';
 import { type AtlasMesh, type Watlas, buildUvAtlas } from './uv-atlas.js';
 
@@ -49,6 +50,17 @@ export interface MeshExportOptions {
   textureSize?: number;
   /** Texels between UV charts (default 4). */
   padding?: number;
+  /**
+   * Fraction of `textureSize` at which colour is evaluated and the atlas packed (default 0.5); the
+   * bake is resized to `textureSize` (see `bakeBaseColor`).
+   */
+  bakeScale?: number;
+  /**
+   * Where along each texel's normal its colour is read (default 'median'): 'median' at the depth
+   * where a head-on ray's transmittance through the sampled density falls to one half
+   * (`surfaceDepths`), which is what the field shows there; 'mesh' on the mesh itself.
+   */
+  colorFrom?: 'median' | 'mesh';
   /** Origin of the exported model (default 'neck'). */
   pivot?: Pivot;
   /** Called at the start of every stage with its name. */
@@ -71,6 +83,8 @@ export const MESH_EXPORT_DEFAULTS = {
   lods: [1, 0.5, 0.25],
   textureSize: 2048,
   padding: 4,
+  bakeScale: 0.5,
+  colorFrom: 'median' as 'median' | 'mesh',
   pivot: 'neck' as Pivot,
 } satisfies Omit<Required<MeshExportOptions>, 'onStage' | 'simplifier' | 'watlas'>;
 
@@ -123,8 +137,10 @@ export function pivotPoint(pivot: Pivot): [number, number, number] {
 
 /**
  * Turns a radiance field into a textured, game-ready head mesh: iso level calibrated against the
- * field's rendered opacity (unless given) → density on a grid → marching cubes at `iso` → largest component → Taubin smoothing → meshoptimizer down to the triangle
- * budget → xatlas UV atlas → base colour baked from `field.color` → LODs simplified from LOD0
+ * field's rendered opacity (unless given) → density on a grid → marching cubes at `iso` (or the
+ * occlusion level) → largest component → Taubin smoothing → meshoptimizer down to the triangle
+ * budget → xatlas UV atlas → base colour baked from `field.color` at half resolution, read at
+ * each texel's median depth along its normal and seen head-on → LODs simplified from LOD0
  * (sharing its UVs and texture) → metres with the chosen pivot.
  *
  * @example
@@ -161,9 +177,15 @@ export async function exportMesh(field: FieldSampler, options: MeshExportOptions
   const simplified = await simplifyToBudget(smooth, o.triangles, o.simplifier);
   const lod0 = compactMesh({ positions: smooth.positions, indices: simplified.indices });
   stage('unwrap');
-  const atlas = await buildUvAtlas(lod0, { textureSize: o.textureSize, padding: o.padding, watlas: o.watlas });
+  // Packed at the bake's resolution (fewer, faster packing passes); the UVs are resolution-free.
+  const bakeSize = Math.round(o.textureSize * o.bakeScale);
+  const atlas = await buildUvAtlas(lod0, { textureSize: bakeSize, padding: Math.max(1, Math.round(o.padding * o.bakeScale)), watlas: o.watlas });
   stage('bake');
-  const { image: baseColor, coverage } = bakeBaseColor(atlas, field, { textureSize: o.textureSize });
+  const normals = vertexNormals(atlas.positions, atlas.indices, atlas.sourceVertex);
+  const depths = o.colorFrom === 'median' ? surfaceDepths(grid, atlas.positions, normals, { inside: 8 }) : undefined;
+  const { image: baseColor, coverage } = bakeBaseColor(atlas, field, {
+    textureSize: o.textureSize, bakeScale: o.bakeScale, dilation: Math.max(1, Math.round(16 * o.bakeScale)), normals, depths,
+  });
   stage('lods');
   const pivotWorld = pivotPoint(o.pivot);
   const lods: MeshLod[] = [];
@@ -218,6 +240,8 @@ export function checkMeshExportOptions(options: MeshExportOptions): void {
   }
   if (!(o.opacity > 0 && o.opacity < 1)) fail(`opacity level must lie in (0, 1) (got ${o.opacity})`);
   if (o.surface !== 'opacity' && o.surface !== 'density') fail(`surface must be "opacity" or "density" (got ${String(o.surface)})`);
+  if (!(o.bakeScale > 0 && o.bakeScale <= 1) || !Number.isInteger(o.textureSize * o.bakeScale)) fail(`bake scale must lie in (0, 1] and give a whole texture size (got ${o.bakeScale})`);
+  if (o.colorFrom !== 'median' && o.colorFrom !== 'mesh') fail(`colorFrom must be "median" or "mesh" (got ${String(o.colorFrom)})`);
   if (o.pivot !== 'center' && o.pivot !== 'neck') fail(`pivot must be "center" or "neck" (got ${String(o.pivot)})`);
 }
 
