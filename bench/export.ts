@@ -17,7 +17,7 @@
  *   HEAD3D_BENCH_FIT_SECONDS=300 (default) sets the fit's time budget otherwise.
  */
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../src/core/atomic.js';
 import { readImage } from '../src/core/image.js';
@@ -44,8 +44,8 @@ const data = resolve(import.meta.dirname, '../../shared/data/leeperrysmith');
 const SIZE = 256;
 const FIT_SECONDS = Number(process.env.HEAD3D_BENCH_FIT_SECONDS ?? 300);
 const CHAMFER_POINTS = 100_000;
-/** Texture encoding of the benchmarked glb (HEAD3D_BENCH_TEXTURE=webp to try WebP). */
-const TEXTURE_FORMAT = process.env.HEAD3D_BENCH_TEXTURE === 'webp' ? 'webp' : 'png';
+/** Texture encoding of the benchmarked glb (the exporter's default, WebP; HEAD3D_BENCH_TEXTURE=png for PNG). */
+const TEXTURE_FORMAT = process.env.HEAD3D_BENCH_TEXTURE === 'png' ? 'png' : 'webp';
 /**
  * The part of both surfaces the Chamfer distance compares: the head from crown to neck (world
  * y ≥ −0.275, the 0.55-unit height the normalisation sets) inside the field's bounds. Below the
@@ -95,6 +95,7 @@ const out = await mkdtemp(join(tmpdir(), 'h3d-bench-export-out-'));
 cleanup.push(out);
 const glbPath = join(out, 'head.glb');
 const exportStart = performance.now();
+const cpuStart = process.cpuUsage();
 const { state, training } = await readCheckpoint(fieldPath);
 const field = await parallelFieldSampler(state, { threads: availableParallelism() });
 let result;
@@ -109,6 +110,9 @@ try {
   await field.close();
 }
 const exportSeconds = (performance.now() - exportStart) / 1000;
+const cpu = process.cpuUsage(cpuStart);
+/** CPU time of all the export's threads: with the wall time, shows how much other load slowed the run. */
+const exportCpuSeconds = (cpu.user + cpu.system) / 1e6;
 const fileBytes = (await stat(glbPath)).size;
 
 // 3. The field's own held-out PSNR (recorded by the fit, else measured now).
@@ -128,12 +132,10 @@ if (fieldHoldoutPsnr === undefined) {
   }
 }
 
-// 4. LOD0 back in PanoHead's world, rasterized at the held-out cameras.
-const lod0 = result.mesh.lods[0];
-const meshWorld: TexturedMesh = transformMesh(
-  { parts: [{ positions: lod0.positions, uvs: lod0.uvs, indices: lod0.indices, texture: result.mesh.baseColor }] },
-  gltfToWorldMatrix(result.mesh.pivotWorld),
-);
+// 4. LOD0 as the .glb holds it (quantized geometry, encoded texture) back in PanoHead's world,
+//    rasterized at the held-out cameras.
+const meshWorld: TexturedMesh = transformMesh(await loadTexturedMesh(glbPath), gltfToWorldMatrix(result.mesh.pivotWorld));
+if (meshWorld.parts.length !== 1) throw new Error(`bench export: expected LOD0 alone in the glb's scene, found ${meshWorld.parts.length} parts`);
 const perView: { view: string; psnr: number; maskedPsnr: number; ssim: number }[] = [];
 for (const frame of holdoutSet.frames) {
   const truth = await readImage(frameImagePath(holdoutSet, frame));
@@ -173,6 +175,8 @@ const summary = {
   },
   iso: { value: calibration.iso, quartiles: calibration.quartiles, rayHits: calibration.hits, marchStep: calibration.step },
   exportSeconds,
+  exportCpuSeconds,
+  loadAverage: loadavg()[0],
   stageSeconds: { ...result.mesh.stats.seconds, ...stageSeconds, encode: result.seconds.encode, write: result.seconds.write },
   fileBytes,
   textureBytes: result.textureBytes,

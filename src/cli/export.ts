@@ -9,7 +9,7 @@ import { formatDuration } from '../core/output.js';
 import { readCheckpoint } from '../nerf/train/checkpoint.js';
 import { COMPRESSIONS, type Compression } from '../export/gltf/compress.js';
 import type { ValidationSummary } from '../export/gltf/validate.js';
-import { exportMeshGlb } from '../export/export-mesh-glb.js';
+import { MESH_GLB_DEFAULTS, exportMeshGlb } from '../export/export-mesh-glb.js';
 import { exportSplatsGlb } from '../export/export-splats.js';
 import { calibrateIso } from '../export/mesh/calibrate-iso.js';
 import { MESH_EXPORT_DEFAULTS, type Pivot, checkMeshExportOptions } from '../export/mesh/export-mesh.js';
@@ -84,7 +84,7 @@ export function registerExport(program: Command): void {
     .option('--texture <px>', 'base-colour texture size (power of two)', positiveInteger, MESH_EXPORT_DEFAULTS.textureSize)
     .option('--lods <n>', 'levels of detail, each half the triangles of the one before (MSFT_lod)', positiveInteger, MESH_EXPORT_DEFAULTS.lods.length)
     .option('--compress <method>', `geometry compression: ${COMPRESSIONS.join(', ')}`, 'meshopt')
-    .option('--texture-format <format>', 'png or webp', 'png')
+    .option('--texture-format <format>', 'webp (small, EXT_texture_webp) or png (lossless)', MESH_GLB_DEFAULTS.textureFormat)
     .option('--pivot <where>', 'origin of the model: center (head centre) or neck', MESH_EXPORT_DEFAULTS.pivot)
     .option('--resolution <n>', 'density grid cells along the field bounds for marching cubes', positiveInteger, MESH_EXPORT_DEFAULTS.resolution)
     .option('--iso <density>', 'surface density, or auto: where the rendered opacity crosses 0.5', 'auto')

@@ -9,13 +9,16 @@ import { type MeshExport, type MeshExportOptions, exportMesh } from './mesh/expo
 export interface MeshGlbOptions extends MeshExportOptions, MeshDocumentOptions {
   /** Geometry compression (default 'meshopt'). */
   compress?: Compression;
-  /** Base-colour texture encoding (default 'png'; 'webp' adds EXT_texture_webp and is much smaller). */
+  /**
+   * Base-colour texture encoding (default 'webp': EXT_texture_webp, about 0.2 MB for a 2048² head
+   * texture at quality 90 where PNG takes about 5 MB; 'png' is lossless and needs no extension).
+   */
   textureFormat?: TextureFormat;
   /** WebP quality (default 90). */
   textureQuality?: number;
 }
 
-export const MESH_GLB_DEFAULTS = { compress: 'meshopt' as Compression, textureFormat: 'png' as TextureFormat, textureQuality: 90 };
+export const MESH_GLB_DEFAULTS = { compress: 'meshopt' as Compression, textureFormat: 'webp' as TextureFormat, textureQuality: 90 };
 
 export interface MeshGlbResult extends WriteGlbResult {
   mesh: MeshExport;

@@ -182,7 +182,7 @@ export async function exportMesh(field: FieldSampler, options: MeshExportOptions
   const atlas = await buildUvAtlas(lod0, { textureSize: bakeSize, padding: Math.max(1, Math.round(o.padding * o.bakeScale)), watlas: o.watlas });
   stage('bake');
   const normals = vertexNormals(atlas.positions, atlas.indices, atlas.sourceVertex);
-  const depths = o.colorFrom === 'median' ? surfaceDepths(grid, atlas.positions, normals, { inside: 8 }) : undefined;
+  const depths = o.colorFrom === 'median' ? surfaceDepths(grid, atlas.positions, normals) : undefined;
   const { image: baseColor, coverage } = bakeBaseColor(atlas, field, {
     textureSize: o.textureSize, bakeScale: o.bakeScale, dilation: Math.max(1, Math.round(16 * o.bakeScale)), normals, depths,
   });

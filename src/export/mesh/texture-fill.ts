@@ -6,7 +6,8 @@
 
 /**
  * Grows filled texels outward `rings` times (each new texel the mean of its filled 8-neighbours),
- * then gives every texel still empty the mean colour. `filled` is updated in place.
+ * then gives every texel still empty the mean colour. `filled` gains the dilated rings (not the
+ * mean-filled rest).
  */
 export function dilateTexels(rgb: Float32Array, filled: Uint8Array, size: number, rings: number): void {
   let frontier: number[] = [];

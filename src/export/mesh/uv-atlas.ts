@@ -37,8 +37,8 @@ let initialised: WeakSet<object> | undefined;
 
 /**
  * Cuts the mesh into charts and packs them into one square texture with xatlas (through watlas).
- * xatlas' own texel-density estimate can overshoot the requested resolution; packing is then
- * repeated at a lower density until everything fits one texture.
+ * Packing starts at the texel density that would cover half the texture and is repeated at a
+ * lower density until everything fits one texture.
  */
 export async function buildUvAtlas(mesh: TriangleMesh, options: UvAtlasOptions = {}): Promise<AtlasMesh> {
   const { textureSize, padding, maxChartAreaFraction } = { ...UV_ATLAS_DEFAULTS, ...options };
@@ -58,7 +58,9 @@ export async function buildUvAtlas(mesh: TriangleMesh, options: UvAtlasOptions =
       indexCount: mesh.indices.length,
     });
     atlas.computeCharts({ maxChartArea: maxChartAreaFraction * meshArea(mesh), maxIterations: 0 });
-    let texelsPerUnit = 0; // 0: xatlas estimates a density that roughly fills `resolution`
+    // Start from the density that would cover half the texture (xatlas' own estimate, asked for
+    // with 0, overshoots on heads and costs a third packing pass).
+    let texelsPerUnit = Math.sqrt((0.5 * textureSize * textureSize) / Math.max(meshArea(mesh), 1e-12));
     for (let attempt = 0; attempt < 8; attempt++) {
       atlas.packCharts({ resolution: textureSize, padding, bilinear: true, rotateCharts: true, texelsPerUnit });
       const largest = Math.max(atlas.width, atlas.height);

@@ -8,26 +8,47 @@ import type { DensityGrid } from './density-grid.js';
 export function axisVisibility(grid: DensityGrid, alpha: Float32Array = cellAlpha(grid)): Float32Array {
   const { nx, ny, nz } = grid;
   const out = new Float32Array(alpha.length);
-  const strides = [1, nx, nx * ny];
-  const dims = [nx, ny, nz];
-  for (let axis = 0; axis < 3; axis++) {
-    const stride = strides[axis], n = dims[axis];
-    const others = [0, 1, 2].filter((a) => a !== axis);
-    for (let u = 0; u < dims[others[0]]; u++) {
-      for (let v = 0; v < dims[others[1]]; v++) {
-        const start = u * strides[others[0]] + v * strides[others[1]];
-        let t = 1;
-        for (let m = 0; m < n; m++) {
-          const index = start + m * stride;
-          if (t > out[index]) out[index] = t;
-          t *= 1 - alpha[index];
+  const plane = nx * ny;
+  // Every sweep walks memory in order: x along rows; y and z carry one running transmittance per
+  // row position or per column while whole rows or planes are visited in sequence.
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      const row = k * plane + j * nx;
+      let t = 1;
+      for (let i = 0; i < nx; i++) {
+        if (t > out[row + i]) out[row + i] = t;
+        t *= 1 - alpha[row + i];
+      }
+      t = 1;
+      for (let i = nx - 1; i >= 0; i--) {
+        if (t > out[row + i]) out[row + i] = t;
+        t *= 1 - alpha[row + i];
+      }
+    }
+  }
+  const rowT = new Float64Array(nx);
+  for (let k = 0; k < nz; k++) {
+    for (const [from, to, step] of [[0, ny, 1], [ny - 1, -1, -1]]) {
+      rowT.fill(1);
+      for (let j = from; j !== to; j += step) {
+        const row = k * plane + j * nx;
+        for (let i = 0; i < nx; i++) {
+          const t = rowT[i];
+          if (t > out[row + i]) out[row + i] = t;
+          rowT[i] = t * (1 - alpha[row + i]);
         }
-        t = 1;
-        for (let m = n - 1; m >= 0; m--) {
-          const index = start + m * stride;
-          if (t > out[index]) out[index] = t;
-          t *= 1 - alpha[index];
-        }
+      }
+    }
+  }
+  const planeT = new Float64Array(plane);
+  for (const [from, to, step] of [[0, nz, 1], [nz - 1, -1, -1]]) {
+    planeT.fill(1);
+    for (let k = from; k !== to; k += step) {
+      const base = k * plane;
+      for (let c = 0; c < plane; c++) {
+        const t = planeT[c];
+        if (t > out[base + c]) out[base + c] = t;
+        planeT[c] = t * (1 - alpha[base + c]);
       }
     }
   }
@@ -37,7 +58,11 @@ export function axisVisibility(grid: DensityGrid, alpha: Float32Array = cellAlph
 /** Alpha of one cell-thick slab at every vertex: 1 − e^{−σ·h}. */
 export function cellAlpha(grid: DensityGrid): Float32Array {
   const alpha = new Float32Array(grid.values.length);
-  for (let i = 0; i < alpha.length; i++) alpha[i] = 1 - Math.exp(-Math.max(0, grid.values[i]) * grid.spacing);
+  const h = grid.spacing;
+  for (let i = 0; i < alpha.length; i++) {
+    const sigma = grid.values[i];
+    if (sigma > 0) alpha[i] = 1 - Math.exp(-sigma * h); // most of the grid is empty: skip exp there
+  }
   return alpha;
 }
 
@@ -53,6 +78,6 @@ export function occlusionGrid(grid: DensityGrid): DensityGrid {
   const visibility = axisVisibility(grid, alpha);
   const values = new Float32Array(visibility.length);
   // Measured at the vertex itself, half-way through its own slab: T · √(1 − α).
-  for (let i = 0; i < values.length; i++) values[i] = 1 - visibility[i] * Math.sqrt(1 - alpha[i]);
+  for (let i = 0; i < values.length; i++) values[i] = 1 - (alpha[i] > 0 ? visibility[i] * Math.sqrt(1 - alpha[i]) : visibility[i]);
   return { ...grid, values };
 }
