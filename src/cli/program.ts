@@ -8,6 +8,7 @@ import { registerFieldCommands } from './field-commands.js';
 import { registerPreprocess } from './preprocess.js';
 import { registerBuild } from './build.js';
 import { registerExport } from './export.js';
+import { registerDoctor } from './doctor.js';
 import { registerView } from './view.js';
 import { registerTurntable } from './turntable.js';
 
@@ -40,6 +41,7 @@ export function createProgram(): Command {
   registerPreprocess(program);
   registerBuild(program);
   registerExport(program);
+  registerDoctor(program);
   registerView(program);
   registerTurntable(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');
