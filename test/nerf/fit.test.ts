@@ -29,7 +29,7 @@ describe('fitting a procedural textured object', () => {
     const views = await loadViewData(await readTransformsJson(join(dir, 'transforms.json')));
     backend = new CpuBackend(2);
     result = await fitField(views, backend, { steps: STEPS, raysPerStep: 2048, seed: 7 });
-  });
+  }, 600_000); // ≈ 30 s on two idle cores; generous for a loaded machine
 
   afterAll(async () => {
     await backend?.close();
