@@ -11,6 +11,9 @@ import { GpuField, type RayBuffers, type SampleBuffers } from '../../src/nerf/ba
  * same float32 inputs. Seeds are fixed, so the only run-to-run variation is the order of the
  * hash-gradient CAS adds (last-bit differences). Runs on whatever adapter acquireGpu picks; in CI
  * that is Mesa's llvmpipe through OpenGL ES (see docs in device.ts), so the config is tiny.
+ * Tolerances: max error relative to the largest reference value ≤ 1e-5 (measured 2e-7 to 8e-7 on
+ * llvmpipe; the margin is for GPUs' faster exp/division), and per element ≤ 1e-3 relative with a
+ * floor of 1e-3 of the largest value (measured 6e-6 for MLP weights, 6e-5 for hash entries).
  */
 
 function mulberry32(seed: number): () => number {
@@ -119,7 +122,14 @@ describe('WebGPU kernels match the CPU reference', () => {
     gpuGrads = await readFloats(d, gradsBuffer, params.length);
   });
 
-  afterAll(() => gpu?.device.destroy());
+  /** Measured errors, printed once so a CI log records how close each kernel came. */
+  const measured: Record<string, number> = {};
+  const record = (name: string, value: number): number => ((measured[name] = Number(value.toPrecision(2))), value);
+
+  afterAll(() => {
+    console.log(`webgpu parity errors ${JSON.stringify(measured)}`);
+    gpu?.device.destroy();
+  });
 
   it('uses the CPU tape layout', () => {
     expect(field.layout.tapeStride).toBe(kernels.tapeStride);
@@ -131,30 +141,30 @@ describe('WebGPU kernels match the CPU reference', () => {
     const width = kernels.encodedWidth, stride = kernels.tapeStride;
     const cpu: number[] = [], got: number[] = [];
     for (let s = 0; s < N; s++) for (let k = 0; k < width; k++) { cpu.push(tape[s * stride + k]); got.push(gpuTape[s * stride + k]); }
-    expect(relativeMaxError(got, cpu)).toBeLessThan(2e-6);
+    expect(record('encode', relativeMaxError(got, cpu))).toBeLessThan(1e-5);
   });
 
   it('MLP forward: every tape activation, σ and rgb', () => {
-    expect(relativeMaxError(gpuTape, tape)).toBeLessThan(1e-5);
+    expect(record('tape', relativeMaxError(gpuTape, tape))).toBeLessThan(1e-5);
     const gotSigma = Array.from({ length: N }, (_, s) => gpuOut[s * 4]);
-    expect(elementwiseError(gotSigma, sigma)).toBeLessThan(1e-5);
+    expect(record('sigma', elementwiseError(gotSigma, sigma))).toBeLessThan(1e-5);
     const cpuRgb: number[] = [], gotRgb: number[] = [];
     for (let s = 0; s < N; s++) for (let k = 0; k < 3; k++) { cpuRgb.push(kernels.rgb(tape, s * kernels.tapeStride, k)); gotRgb.push(gpuOut[s * 4 + 1 + k]); }
-    expect(relativeMaxError(gotRgb, cpuRgb)).toBeLessThan(1e-5);
+    expect(record('rgb', relativeMaxError(gotRgb, cpuRgb))).toBeLessThan(1e-5);
   });
 
   it('MLP backward: weight and bias gradients (per-workgroup reduction)', () => {
     const from = kernels.layout.encodingSize;
     const got = gpuGrads.subarray(from), cpu = cpuGrads.subarray(from);
-    expect(relativeMaxError(got, cpu)).toBeLessThan(1e-5);
-    expect(elementwiseError(got, cpu)).toBeLessThan(1e-3);
+    expect(record('mlpGrad', relativeMaxError(got, cpu))).toBeLessThan(1e-5);
+    expect(record('mlpGradElementwise', elementwiseError(got, cpu))).toBeLessThan(1e-3);
   });
 
   it('hash encoding backward: table gradients (CAS scatter)', () => {
     const size = kernels.layout.encodingSize;
     const got = gpuGrads.subarray(0, size), cpu = cpuGrads.subarray(0, size);
-    expect(relativeMaxError(got, cpu)).toBeLessThan(1e-5);
-    expect(elementwiseError(got, cpu)).toBeLessThan(1e-3);
+    expect(record('hashGrad', relativeMaxError(got, cpu))).toBeLessThan(1e-5);
+    expect(record('hashGradElementwise', elementwiseError(got, cpu))).toBeLessThan(1e-3);
     expect(cpu.filter((g) => g !== 0).length).toBeGreaterThan(0.9 * size); // 613 samples touch nearly every entry
   });
 
@@ -202,9 +212,9 @@ describe('WebGPU kernels match the CPU reference', () => {
       compositeBackward(n, rgb, delta, bg, weights, 1 - out[3], dc, dComposite[ray * 4 + 3], dSigma, dRgb);
       for (let i = 0; i < n; i++) { cpuD[(start + i) * 4] = dSigma[i]; for (let k = 0; k < 3; k++) cpuD[(start + i) * 4 + 1 + k] = dRgb[i * 3 + k]; }
     }
-    expect(relativeMaxError(gotComposite, cpuComposite)).toBeLessThan(2e-6);
-    expect(relativeMaxError(gotWeights, cpuWeights)).toBeLessThan(2e-6);
-    expect(relativeMaxError(gotD, cpuD)).toBeLessThan(1e-5);
+    expect(record('composite', relativeMaxError(gotComposite, cpuComposite))).toBeLessThan(1e-5);
+    expect(record('weights', relativeMaxError(gotWeights, cpuWeights))).toBeLessThan(1e-5);
+    expect(record('dSample', relativeMaxError(gotD, cpuD))).toBeLessThan(1e-5);
     expect(cpuComposite.filter((_, i) => i % 4 === 3 && _ > 0.5).length).toBeGreaterThan(rays / 3); // real occlusion
   });
 });

@@ -17,9 +17,7 @@ export async function compileKernel(device: GPUDevice, name: string, code: strin
   if (errors.length > 0) {
     throw new Error(`WGSL kernel ${name} failed to compile:\n${errors.map((m) => `  ${m.lineNum}:${m.linePos} ${m.message}`).join('\n')}`);
   }
-  const pipeline = process.env.H3D_ASYNC
-    ? await device.createComputePipelineAsync({ label: name, layout: 'auto', compute: { module, entryPoint: 'main' } })
-    : device.createComputePipeline({ label: name, layout: 'auto', compute: { module, entryPoint: 'main' } });
+  const pipeline = await device.createComputePipelineAsync({ label: name, layout: 'auto', compute: { module, entryPoint: 'main' } });
   return { name, pipeline, compileMs: performance.now() - start };
 }
 
