@@ -2,6 +2,7 @@
  * Chamfer distance between surfaces, measured on point samples: each point's distance to the
  * nearest point of the other set (found through a uniform hash grid), averaged both ways.
  */
+import { createRandom } from '../core/random.js';
 
 export interface ChamferResult {
   /** Mean distance from points of A to their nearest point of B. */
@@ -35,7 +36,7 @@ export function sampleSurfacePoints(positions: Float32Array, indices: Uint32Arra
     total += triangleArea(positions, indices[t * 3], indices[t * 3 + 1], indices[t * 3 + 2]);
     cumulative[t] = total;
   }
-  const random = mulberry32(seed);
+  const random = createRandom(seed);
   const out = new Float32Array(count * 3);
   for (let s = 0; s < count; s++) {
     const target = random() * total;
@@ -150,16 +151,4 @@ function maxOf(values: Float64Array): number {
   let m = 0;
   for (const v of values) if (v > m) m = v;
   return m;
-}
-
-/** Small seeded PRNG (mulberry32), uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

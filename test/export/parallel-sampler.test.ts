@@ -4,7 +4,7 @@ import { DEFAULT_FIELD_CONFIG } from '../../src/nerf/field/config.js';
 import { FieldKernels, initParameters } from '../../src/nerf/field/field.js';
 import { fittedFieldSampler } from '../../src/nerf/field/fitted-field.js';
 import { createOccupancyGrid } from '../../src/nerf/render/occupancy.js';
-import { mulberry32 } from '../../src/eval/chamfer.js';
+import { createRandom as mulberry32 } from '../../src/core/random.js';
 import type { FitState } from '../../src/nerf/train/fit.js';
 
 /** An untrained field with random parameters: enough to compare two ways of evaluating it. */

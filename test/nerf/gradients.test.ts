@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { FieldConfig } from '../../src/nerf/field/config.js';
 import { FieldKernels } from '../../src/nerf/field/field.js';
 import { compositeBackward, compositeForward } from '../../src/nerf/render/volume.js';
-import { createRandom } from '../../src/nerf/train/random.js';
+import { createRandom } from '../../src/core/random.js';
 
 const config: FieldConfig = {
   // Level resolutions 2, 5, 13: the first two are dense, the third hashes into 256 entries.

@@ -5,6 +5,7 @@ import { compositeBackward, compositeForward } from '../../src/nerf/render/volum
 import { type GpuContext, acquireGpu } from '../../src/nerf/backends/webgpu/device.js';
 import { readFloats, storageBuffer, uploadBuffer } from '../../src/nerf/backends/webgpu/buffers.js';
 import { GpuField, type RayBuffers, type SampleBuffers } from '../../src/nerf/backends/webgpu/gpu-field.js';
+import { createRandom as mulberry32 } from '../../src/core/random.js';
 
 /**
  * Each WGSL kernel against the CPU reference (FieldKernels, volume.ts) evaluated in float64 on the
@@ -15,17 +16,6 @@ import { GpuField, type RayBuffers, type SampleBuffers } from '../../src/nerf/ba
  * llvmpipe; the margin is for GPUs' faster exp/division), and per element ≤ 1e-3 relative with a
  * floor of 1e-3 of the largest value (measured 6e-6 for MLP weights, 6e-5 for hash entries).
  */
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Level resolutions 2, 5, 13: two dense levels and one hashed into 256 entries; two colour layers.
 const config: FieldConfig = {

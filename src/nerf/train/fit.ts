@@ -4,7 +4,7 @@ import type { AdamSettings, FitBackend } from '../backends/backend.js';
 import { carveFromSilhouettes } from '../render/carve.js';
 import { type OccupancyGrid, createOccupancyGrid, refreshOccupied } from '../render/occupancy.js';
 import type { LossKind, MarchOptions } from '../render/ray-marcher.js';
-import { createRandom, mixSeed } from './random.js';
+import { createRandom, mixSeed } from '../../core/random.js';
 import type { ViewData } from './view-data.js';
 
 export interface FitOptions {

@@ -3,7 +3,7 @@ import { FieldKernels } from '../../field/field.js';
 import { type OccupancyGrid, cellPoint } from '../../render/occupancy.js';
 import { RayMarcher } from '../../render/ray-marcher.js';
 import { pixelRay } from '../../render/rays.js';
-import { createRandom, mixSeed } from '../../train/random.js';
+import { createRandom, mixSeed } from '../../../core/random.js';
 import { type ViewData, viewOfPixel } from '../../train/view-data.js';
 import type { AdamMessage, OccupancyMessage, RenderMessage, TrainMessage, WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
 

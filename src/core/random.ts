@@ -1,4 +1,4 @@
-/** A small, fast, seedable generator (mulberry32): training must be reproducible for a seed. */
+/** A small, fast, seedable generator (mulberry32): fits, samplings and tests must be reproducible for a seed. */
 export function createRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
