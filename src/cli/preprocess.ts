@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { Head3dError } from '../core/errors.js';
 import { formatDuration } from '../core/output.js';
 import { type MatteModel, loadFaceModels } from '../generate/preprocess/face-models.js';
-import { PREPROCESS_DEFAULTS, preprocess } from '../generate/preprocess/preprocess.js';
+import { PREPROCESS_DEFAULTS, openPortrait, preprocess } from '../generate/preprocess/preprocess.js';
 import { outputFor } from './program.js';
 import { positiveInteger } from './options.js';
 
@@ -28,10 +28,16 @@ export function registerPreprocess(program: Command): void {
         throw new Head3dError(`--matte must be rvm or selfie, not "${options.matte}"`);
       }
       const started = performance.now();
+      // The file and its header first, so a wrong path or a non-image fails at once; then the
+      // pixels decode on sharp's threads while the models load.
+      const file = await openPortrait(resolve(portrait));
       out.progress('preprocess: loading face models');
+      const decoding = file.decode();
+      decoding.catch(() => {}); // awaited below, after the models
       const models = await loadFaceModels({ matteModel: options.matte as MatteModel });
       try {
-        const result = await preprocess(resolve(portrait), resolve(options.output), models, {
+        const image = await decoding;
+        const result = await preprocess({ path: file.path, image }, resolve(options.output), models, {
           size: options.size,
           onProgress: (step) => out.progress(`preprocess: ${step}`),
         });

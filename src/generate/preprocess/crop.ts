@@ -123,38 +123,51 @@ export function warpCrop(source: RgbaImage, crop: CropSquare, size: number, supe
   const step = crop.side / size;
   const { width, height, data } = source;
   const reflect = (v: number, n: number): number => {
+    if (v < 0 && v >= -n) return -1 - v;
+    if (v >= n && v < 2 * n) return 2 * n - 1 - v;
     const period = 2 * n;
     let m = ((v % period) + period) % period;
     if (m >= n) m = period - 1 - m;
     return m;
   };
+  // The sample offsets within a pixel, in crop units (the same for every pixel).
+  const offsets = new Float64Array(supersample);
+  for (let s = 0; s < supersample; s++) offsets[s] = ((s + 0.5) / supersample) * step;
+  const half = crop.side / 2;
+  const n = supersample * supersample;
   let outsideCount = 0;
-  const sum = [0, 0, 0, 0];
   for (let j = 0; j < size; j++) {
     for (let i = 0; i < size; i++) {
-      sum.fill(0);
+      let r = 0, g = 0, b = 0, a = 0;
       let farthest = 0;
       for (let sj = 0; sj < supersample; sj++) {
+        const v = j * step + offsets[sj] - half;
         for (let si = 0; si < supersample; si++) {
-          const u = (i + (si + 0.5) / supersample) * step - crop.side / 2;
-          const v = (j + (sj + 0.5) / supersample) * step - crop.side / 2;
+          const u = i * step + offsets[si] - half;
           const x = crop.centre[0] + u * ax - v * ay - 0.5;
           const y = crop.centre[1] + u * ay + v * ax - 0.5;
           const beyond = Math.max(-x - 0.5, x - (width - 0.5), -y - 0.5, y - (height - 0.5), 0);
           if (beyond > farthest) farthest = beyond;
           const x0 = Math.floor(x), y0 = Math.floor(y);
           const fx = x - x0, fy = y - y0;
-          for (const [dx, dy, w] of [[0, 0, (1 - fx) * (1 - fy)], [1, 0, fx * (1 - fy)], [0, 1, (1 - fx) * fy], [1, 1, fx * fy]]) {
-            if (w === 0) continue;
-            const px = reflect(x0 + dx, width), py = reflect(y0 + dy, height);
-            const k = (py * width + px) * 4;
-            for (let c = 0; c < 4; c++) sum[c] += w * data[k + c];
-          }
+          // Bilinear: column and row indices, reflected at the border only when they fall outside.
+          const xa = x0 >= 0 && x0 < width ? x0 : reflect(x0, width);
+          const xb = x0 + 1 >= 0 && x0 + 1 < width ? x0 + 1 : reflect(x0 + 1, width);
+          const ya = y0 >= 0 && y0 < height ? y0 : reflect(y0, height);
+          const yb = y0 + 1 >= 0 && y0 + 1 < height ? y0 + 1 : reflect(y0 + 1, height);
+          const w00 = (1 - fx) * (1 - fy), w10 = fx * (1 - fy), w01 = (1 - fx) * fy, w11 = fx * fy;
+          const k00 = (ya * width + xa) * 4, k10 = (ya * width + xb) * 4, k01 = (yb * width + xa) * 4, k11 = (yb * width + xb) * 4;
+          r += w00 * data[k00] + w10 * data[k10] + w01 * data[k01] + w11 * data[k11];
+          g += w00 * data[k00 + 1] + w10 * data[k10 + 1] + w01 * data[k01 + 1] + w11 * data[k11 + 1];
+          b += w00 * data[k00 + 2] + w10 * data[k10 + 2] + w01 * data[k01 + 2] + w11 * data[k11 + 2];
+          a += w00 * data[k00 + 3] + w10 * data[k10 + 3] + w01 * data[k01 + 3] + w11 * data[k11 + 3];
         }
       }
       const o = (j * size + i) * 4;
-      const n = supersample * supersample;
-      for (let c = 0; c < 4; c++) out.data[o + c] = Math.round(sum[c] / n);
+      out.data[o] = Math.round(r / n);
+      out.data[o + 1] = Math.round(g / n);
+      out.data[o + 2] = Math.round(b / n);
+      out.data[o + 3] = Math.round(a / n);
       if (farthest > 0) {
         outsideCount++;
         outside[j * size + i] = Math.min(1, farthest / step / (0.1 * size));
@@ -180,23 +193,44 @@ function blendBlurredOutside(image: RgbaImage, weight: Float32Array): void {
 function boxBlur(src: Uint8Array, width: number, height: number, radius: number): Uint8Array {
   const tmp = new Uint8Array(src.length);
   const dst = new Uint8Array(src.length);
-  const pass = (from: Uint8Array, to: Uint8Array, horizontal: boolean): void => {
-    const lines = horizontal ? height : width;
-    const length = horizontal ? width : height;
-    const at = (line: number, k: number) => (horizontal ? line * width + k : k * width + line) * 4;
-    for (let line = 0; line < lines; line++) {
-      for (let c = 0; c < 4; c++) {
-        let acc = 0;
-        for (let k = -radius; k <= radius; k++) acc += from[at(line, Math.min(length - 1, Math.max(0, k))) + c];
-        for (let k = 0; k < length; k++) {
-          to[at(line, k) + c] = Math.round(acc / (2 * radius + 1));
-          acc += from[at(line, Math.min(length - 1, k + radius + 1)) + c] - from[at(line, Math.max(0, k - radius)) + c];
-        }
-      }
+  const inverse = 1 / (2 * radius + 1);
+  // The pixel entering and the pixel leaving the window after position k, clamped to the edge.
+  const entering = (length: number) => Int32Array.from({ length }, (_, k) => Math.min(length - 1, k + radius + 1));
+  const leaving = (length: number) => Int32Array.from({ length }, (_, k) => Math.max(0, k - radius));
+  // Along rows: one running sum per channel.
+  const enterX = entering(width), leaveX = leaving(width);
+  for (let y = 0; y < height; y++) {
+    const row = y * width * 4;
+    let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (let k = -radius; k <= radius; k++) {
+      const o = row + Math.min(width - 1, Math.max(0, k)) * 4;
+      a0 += src[o]; a1 += src[o + 1]; a2 += src[o + 2]; a3 += src[o + 3];
     }
-  };
-  pass(src, tmp, true);
-  pass(tmp, dst, false);
+    for (let x = 0; x < width; x++) {
+      const o = row + x * 4;
+      tmp[o] = Math.round(a0 * inverse);
+      tmp[o + 1] = Math.round(a1 * inverse);
+      tmp[o + 2] = Math.round(a2 * inverse);
+      tmp[o + 3] = Math.round(a3 * inverse);
+      const e = row + enterX[x] * 4, l = row + leaveX[x] * 4;
+      a0 += src[e] - src[l]; a1 += src[e + 1] - src[l + 1]; a2 += src[e + 2] - src[l + 2]; a3 += src[e + 3] - src[l + 3];
+    }
+  }
+  // Along columns, a row at a time (memory order): one running sum per column and channel.
+  const rowBytes = width * 4;
+  const enterY = entering(height), leaveY = leaving(height);
+  const acc = new Int32Array(rowBytes);
+  for (let k = -radius; k <= radius; k++) {
+    const row = Math.min(height - 1, Math.max(0, k)) * rowBytes;
+    for (let i = 0; i < rowBytes; i++) acc[i] += tmp[row + i];
+  }
+  for (let y = 0; y < height; y++) {
+    const row = y * rowBytes, e = enterY[y] * rowBytes, l = leaveY[y] * rowBytes;
+    for (let i = 0; i < rowBytes; i++) {
+      dst[row + i] = Math.round(acc[i] * inverse);
+      acc[i] += tmp[e + i] - tmp[l + i];
+    }
+  }
   return dst;
 }
 

@@ -53,7 +53,7 @@ interface HumanInstance {
   load(): Promise<void>;
   faceUVMap: [number, number][];
   detect(input: HumanTensor): Promise<{ face: { box: number[]; score: number; mesh: number[][] }[] }>;
-  segmentation(input: HumanTensor): Promise<HumanTensor | null>;
+  segmentation(input: HumanTensor, config?: { segmentation: { ratio: number } }): Promise<HumanTensor | null>;
   tf: {
     tensor3d(values: Int32Array, shape: [number, number, number], dtype: 'int32'): HumanTensor;
     expandDims(tensor: HumanTensor, axis: number): HumanTensor;
@@ -63,6 +63,9 @@ interface HumanInstance {
 }
 
 const require = createRequire(import.meta.url);
+
+/** RVM's downsample ratio: its backbone sees the 512² crop at 256² (lower ratios change the matte a lot). */
+const MATTE_RATIO = 0.5;
 
 /** The folder of an installed package, found the way Node looks for it (the packages' "exports" hide package.json). */
 function packageFolder(name: string): string {
@@ -129,6 +132,10 @@ export async function loadFaceModels(options: FaceModelOptions = {}): Promise<Fa
   const human = new Human({
     backend: 'wasm',
     debug: false,
+    // No frame cache: human is built for video and reuses the previous call's face boxes when the
+    // input looks similar and came soon after (a mirrored portrait, or the upright second view of a
+    // small image, can qualify), which could make the landmarks depend on timing. Every call detects afresh.
+    cacheSensitivity: 0,
     wasmPath: `${wasmDir}/`,
     modelBasePath: `${pathToFileURL(modelDir).href}/`,
     face: {
@@ -145,7 +152,7 @@ export async function loadFaceModels(options: FaceModelOptions = {}): Promise<Fa
     hand: { enabled: false },
     object: { enabled: false },
     gesture: { enabled: false },
-    segmentation: { enabled: true, modelPath: `${matteModel}.json`, mode: 'alpha', ratio: 0.5 },
+    segmentation: { enabled: true, modelPath: `${matteModel}.json`, mode: 'alpha', ratio: MATTE_RATIO },
     filter: { enabled: false },
   });
   await human.load();
@@ -178,6 +185,7 @@ export async function loadFaceModels(options: FaceModelOptions = {}): Promise<Fa
         }));
     });
   const mirror = mirrorPermutation(human.faceUVMap);
+  let freshState = false;
 
   return {
     detectFaces: async (image) => {
@@ -188,7 +196,10 @@ export async function loadFaceModels(options: FaceModelOptions = {}): Promise<Fa
     },
     matte: (image) =>
       withTensor(image, async (tensor) => {
-        const output = await human.segmentation(tensor);
+        // RVM is a video model that carries recurrent state from one call to the next; a changed
+        // downsample ratio makes human start from a blank state, so each portrait is matted on its own.
+        freshState = !freshState;
+        const output = await human.segmentation(tensor, { segmentation: { ratio: freshState ? MATTE_RATIO : MATTE_RATIO * (1 + 1e-9) } });
         if (!output) throw new Error('matte: the segmentation model returned nothing');
         try {
           const [height, width, channels = 1] = output.shape;

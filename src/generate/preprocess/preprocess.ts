@@ -1,9 +1,10 @@
-import { join } from 'node:path';
-import { basename } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import sharp from 'sharp';
 import { type Camera, PANOHEAD_FOCAL, normalisedIntrinsics } from '../../core/camera.js';
 import { labelFromCamera, writeDatasetJson } from '../../core/dataset-json.js';
-import { Head3dError } from '../../core/errors.js';
-import { type RgbaImage, readImage, resizeImage, writePng } from '../../core/image.js';
+import { Head3dError, fileError } from '../../core/errors.js';
+import { MAX_INPUT_PIXELS, type RgbaImage, decodeImage, resizeImage, writePng } from '../../core/image.js';
 import { writeTransformsJson } from '../../core/transforms-json.js';
 import type { DetectedFace, FaceModels } from './face-models.js';
 import { type CameraAngles, type HeadPose, cameraAngles, cameraFromPose, estimateHeadPose, rollCamera } from './head-pose.js';
@@ -74,6 +75,9 @@ export async function preprocessImage(source: RgbaImage, models: FaceModels, opt
   const detectionImage = detectionScale < 1
     ? await resizeImage(flat, Math.max(1, Math.round(source.width * detectionScale)), Math.max(1, Math.round(source.height * detectionScale)))
     : flat;
+  // Mirror-averaged here too, although only the second pass gives the pose: without it the upright
+  // view of a strongly turned face (Vermeer's girl, yaw 44°) is framed differently and its eye line
+  // in the crop misses level by over 3°.
   const faces = (await models.detectFaces(detectionImage)).map((face) => scaleFace(face, source.width / detectionImage.width));
   if (faces.length === 0) {
     throw new Head3dError('no face found in the image', { hint: 'use a photo in which one face is clearly visible, lit and not covered' });
@@ -123,7 +127,8 @@ export async function preprocessImage(source: RgbaImage, models: FaceModels, opt
   for (let p = 0; p < matte.length; p++) crop.data[p * 4 + 3] = Math.min(matte[p], crop.data[p * 4 + 3]);
 
   const camera: Camera = { intrinsics: normalisedIntrinsics(PANOHEAD_FOCAL, settings.size, settings.size), cam2world };
-  const overlay = await drawOverlay(flat, face, cropCorners(quad), cropCorners(cropSquare));
+  // Drawn on the detection image (at most detectionSize across), not the full-size source: it is only looked at.
+  const overlay = await drawOverlay(detectionImage, source.width, source.height, face, cropCorners(quad), cropCorners(cropSquare));
   return { crop, camera, angles, facesFound: faces.length, face, pose, cropSquare, outsideFraction, overlay };
 }
 
@@ -135,13 +140,49 @@ export interface PreprocessFiles {
   overlay: string;
 }
 
+/** A portrait file that has been read and whose header has been checked; `decode` reads its pixels. */
+export interface PortraitFile {
+  path: string;
+  decode(): Promise<RgbaImage>;
+}
+
+/**
+ * Reads a portrait file and checks what its header says (an image sharp reads, not too large, at
+ * least 32 px across) without decoding the pixels, so a wrong file fails in milliseconds, before
+ * any model is loaded. Damage further into the file shows when `decode` runs.
+ */
+export async function openPortrait(imagePath: string): Promise<PortraitFile> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(imagePath);
+  } catch (error) {
+    throw fileError(error, imagePath, 'portrait');
+  }
+  const header = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata().catch(() => undefined);
+  const { width = 0, height = 0 } = header ?? {};
+  if (!header || width * height === 0 || width * height > MAX_INPUT_PIXELS) {
+    await decodeImage(bytes, imagePath); // throws the specific error (not an image, too large, empty, damaged)
+  }
+  if (Math.min(width, height) < 32 && header) {
+    throw new Head3dError(`the portrait is only ${width}×${height} pixels`, { hint: 'use a photo at least 256 pixels across' });
+  }
+  return { path: imagePath, decode: () => decodeImage(bytes, imagePath) };
+}
+
 /**
  * Reads a portrait, preprocesses it and writes crop.png, camera.json (a one-frame transforms.json),
  * dataset.json (PanoHead label) and overlay.png into `outDir`. Each file is written under a
- * temporary name and renamed; nothing is written when preprocessing fails.
+ * temporary name and renamed; nothing is written when preprocessing fails. `portrait` is a path, or
+ * an opened file with its decoded pixels (so a caller can decode while the models load).
  */
-export async function preprocess(imagePath: string, outDir: string, models: FaceModels, options: PreprocessOptions = {}): Promise<PreprocessResult & { files: PreprocessFiles }> {
-  const source = await readImage(imagePath, 'portrait');
+export async function preprocess(
+  portrait: string | { path: string; image: RgbaImage },
+  outDir: string,
+  models: FaceModels,
+  options: PreprocessOptions = {},
+): Promise<PreprocessResult & { files: PreprocessFiles }> {
+  const imagePath = typeof portrait === 'string' ? portrait : portrait.path;
+  const source = typeof portrait === 'string' ? await (await openPortrait(portrait)).decode() : portrait.image;
   if (Math.min(source.width, source.height) < 32) {
     throw new Head3dError(`the portrait is only ${source.width}×${source.height} pixels`, { hint: 'use a photo at least 256 pixels across' });
   }
@@ -153,7 +194,9 @@ export async function preprocess(imagePath: string, outDir: string, models: Face
     overlay: join(outDir, 'overlay.png'),
   };
   options.onProgress?.('writing');
-  await writePng(files.crop, result.crop);
+  // The two PNG encodes run on sharp's threads while the JSON files are written.
+  const pngs = Promise.all([writePng(files.crop, result.crop), writePng(files.overlay, result.overlay)]);
+  pngs.catch(() => {}); // awaited below; this keeps a failure from being reported as unhandled meanwhile
   await writeTransformsJson(files.camera, { baseDir: outDir, frames: [{ filePath: 'crop.png', camera: result.camera }] }, {
     head3d: {
       source: basename(imagePath),
@@ -169,7 +212,7 @@ export async function preprocess(imagePath: string, outDir: string, models: Face
     },
   });
   await writeDatasetJson(files.dataset, [labelFromCamera('crop.png', result.camera)]);
-  await writePng(files.overlay, result.overlay);
+  await pngs;
   return { ...result, files };
 }
 
@@ -212,6 +255,9 @@ function scaleFace(face: DetectedFace, factor: number): DetectedFace {
 
 /** Composites transparent pixels over mid grey (their colour is often undefined), keeping the alpha. */
 function flattenOnGrey(image: RgbaImage): RgbaImage {
+  let opaqueAlready = true;
+  for (let i = 3; i < image.data.length && opaqueAlready; i += 4) opaqueAlready = image.data[i] === 255;
+  if (opaqueAlready) return image; // nothing to composite (callers never write into it)
   const data = new Uint8Array(image.data);
   for (let i = 0; i < data.length; i += 4) {
     const a = data[i + 3];
@@ -227,11 +273,13 @@ function opaque(image: RgbaImage): RgbaImage {
   return { width: image.width, height: image.height, data };
 }
 
-async function drawOverlay(source: RgbaImage, face: DetectedFace, quad: Point2[], crop: Point2[]): Promise<RgbaImage> {
-  const scale = Math.min(1, 1024 / Math.max(source.width, source.height));
-  const image = scale < 1 ? await resizeImage(source, Math.round(source.width * scale), Math.round(source.height * scale)) : opaque(source);
+/** The overlay at most 1024 px across, from `picture` (the source at any scale); points are in source pixels (sourceWidth × sourceHeight). */
+async function drawOverlay(picture: RgbaImage, sourceWidth: number, sourceHeight: number, face: DetectedFace, quad: Point2[], crop: Point2[]): Promise<RgbaImage> {
+  const scale = Math.min(1, 1024 / Math.max(sourceWidth, sourceHeight));
+  const [width, height] = [Math.max(1, Math.round(sourceWidth * scale)), Math.max(1, Math.round(sourceHeight * scale))];
+  const image = width !== picture.width || height !== picture.height ? await resizeImage(picture, width, height) : opaque(picture);
   for (let i = 3; i < image.data.length; i += 4) image.data[i] = 255;
-  const s = (p: Point2): Point2 => [p[0] * image.width / source.width, p[1] * image.height / source.height];
+  const s = (p: Point2): Point2 => [p[0] * image.width / sourceWidth, p[1] * image.height / sourceHeight];
   const thickness = Math.max(1, Math.round(Math.max(image.width, image.height) / 400));
   drawPolygon(image, crop.map(s), [255, 40, 40], thickness);
   drawPolygon(image, quad.map(s), [40, 220, 40], thickness);
