@@ -1,16 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { Output } from '../core/output.js';
-import { registerRenderViews } from './render-views.js';
-import { registerCompare } from './compare.js';
-import { registerFit } from './fit.js';
-import { registerFieldCommands } from './field-commands.js';
-import { registerPreprocess } from './preprocess.js';
-import { registerBuild } from './build.js';
-import { registerExport } from './export.js';
-import { registerDoctor } from './doctor.js';
-import { registerView } from './view.js';
-import { registerTurntable } from './turntable.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -26,7 +16,24 @@ export function outputFor(command: Command): Output {
   return new Output(root.opts<GlobalOptions>());
 }
 
-export function createProgram(): Command {
+type Register = (program: Command) => void;
+
+/** Every subcommand, in help order: the names it registers and how to load its module. */
+const COMMANDS: { names: string[]; load: () => Promise<Register> }[] = [
+  { names: ['render-views'], load: async () => (await import('./render-views.js')).registerRenderViews },
+  { names: ['compare'], load: async () => (await import('./compare.js')).registerCompare },
+  { names: ['fit'], load: async () => (await import('./fit.js')).registerFit },
+  { names: ['render', 'eval'], load: async () => (await import('./field-commands.js')).registerFieldCommands },
+  { names: ['preprocess'], load: async () => (await import('./preprocess.js')).registerPreprocess },
+  { names: ['build'], load: async () => (await import('./build.js')).registerBuild },
+  { names: ['export'], load: async () => (await import('./export.js')).registerExport },
+  { names: ['doctor'], load: async () => (await import('./doctor.js')).registerDoctor },
+  { names: ['view'], load: async () => (await import('./view.js')).registerView },
+  { names: ['turntable'], load: async () => (await import('./turntable.js')).registerTurntable },
+];
+
+/** The program for `argv` (process.argv: node, script, arguments), with its subcommands registered. */
+export async function createProgram(argv: string[]): Promise<Command> {
   const program = new Command('head3d')
     .description('One portrait photo to a 3D head: views, radiance field, glTF.')
     .version(packageJson.version, '-V, --version')
@@ -34,16 +41,12 @@ export function createProgram(): Command {
     .option('-q, --quiet', 'no progress output')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerRenderViews(program);
-  registerCompare(program);
-  registerFit(program);
-  registerFieldCommands(program);
-  registerPreprocess(program);
-  registerBuild(program);
-  registerExport(program);
-  registerDoctor(program);
-  registerView(program);
-  registerTurntable(program);
+  // Only the named subcommand's module is loaded (each pulls in its own heavy dependencies:
+  // sharp, glTF-Transform, the face models); help, an unknown command or none loads them all.
+  const named = argv.slice(2).find((arg) => !arg.startsWith('-'));
+  const wanted = COMMANDS.find((command) => named !== undefined && command.names.includes(named));
+  const registers = await Promise.all((wanted ? [wanted] : COMMANDS).map((command) => command.load()));
+  for (const register of registers) register(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }
