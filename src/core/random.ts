@@ -21,3 +21,34 @@ export function mixSeed(...values: number[]): number {
   }
   return h >>> 0;
 }
+
+/**
+ * Standard normal samples from a uniform generator (Box–Muller, both values of each pair used).
+ *
+ * @example
+ * const normal = createNormal(createRandom(42));
+ * const z = normal(); // ~ N(0, 1)
+ */
+export function createNormal(uniform: () => number): () => number {
+  let spare: number | undefined;
+  return () => {
+    if (spare !== undefined) {
+      const value = spare;
+      spare = undefined;
+      return value;
+    }
+    const u1 = 1 - uniform(); // (0, 1]: log stays finite
+    const u2 = uniform();
+    const radius = Math.sqrt(-2 * Math.log(u1));
+    spare = radius * Math.sin(2 * Math.PI * u2);
+    return radius * Math.cos(2 * Math.PI * u2);
+  };
+}
+
+/** `length` float32 samples of N(0, 1) from the stream seeded by `seed`. */
+export function normalArray(length: number, seed: number): Float32Array {
+  const normal = createNormal(createRandom(seed));
+  const out = new Float32Array(length);
+  for (let i = 0; i < length; i++) out[i] = normal();
+  return out;
+}
