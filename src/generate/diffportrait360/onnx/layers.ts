@@ -1,0 +1,102 @@
+/**
+ * PyTorch layers as ONNX subgraphs, with weights named `<key>.weight` / `<key>.bias` exactly as in
+ * the state dict. Activations are NCHW for convolutions and [batch, tokens, channels] for
+ * transformer layers.
+ */
+import type { GraphBuilder, Value } from './graph-builder.js';
+
+export interface Conv2dOptions {
+  inChannels: number;
+  outChannels: number;
+  kernel: number;
+  stride?: number;
+  /** Symmetric padding; default kernel >> 1 ("same" for odd kernels at stride 1). */
+  padding?: number;
+}
+
+export function conv2d(g: GraphBuilder, x: Value, key: string, o: Conv2dOptions): Value {
+  const padding = o.padding ?? o.kernel >> 1;
+  const weight = g.param(`${key}.weight`, [o.outChannels, o.inChannels, o.kernel, o.kernel]);
+  const bias = g.param(`${key}.bias`, [o.outChannels]);
+  return g.apply(
+    'Conv',
+    [x, weight, bias],
+    { kernel_shape: [o.kernel, o.kernel], strides: [o.stride ?? 1, o.stride ?? 1], pads: [padding, padding, padding, padding] },
+    'conv',
+  );
+}
+
+/** torch.nn.Linear over the last axis: y = x·Wᵀ + b with W stored [out, in]. */
+export function linear(g: GraphBuilder, x: Value, key: string, inFeatures: number, outFeatures: number, bias = true): Value {
+  const weight = g.param(`${key}.weight`, [outFeatures, inFeatures]);
+  const transposed = g.apply('Transpose', [weight], { perm: [1, 0] }, 'weight_t');
+  const product = g.apply('MatMul', [x, transposed], {}, 'linear');
+  if (!bias) return product;
+  return g.apply('Add', [product, g.param(`${key}.bias`, [outFeatures])], {}, 'linear');
+}
+
+/** torch.nn.GroupNorm on NCHW input (statistics per sample and group over channels·H·W). */
+export function groupNorm(g: GraphBuilder, x: Value, key: string, channels: number, eps: number, groups = 32): Value {
+  const grouped = g.apply('Reshape', [x, g.ints([0, groups, -1])], {}, 'groups');
+  const normalised = g.apply(
+    'InstanceNormalization',
+    [grouped, g.constant(new Array<number>(groups).fill(1), [groups]), g.constant(new Array<number>(groups).fill(0), [groups])],
+    { epsilon: { float: eps } },
+    'group_norm',
+  );
+  const restored = g.apply('Reshape', [normalised, g.apply('Shape', [x])], {}, 'group_norm');
+  const weight = g.apply('Reshape', [g.param(`${key}.weight`, [channels]), g.ints([channels, 1, 1])], {}, 'gn_weight');
+  const bias = g.apply('Reshape', [g.param(`${key}.bias`, [channels]), g.ints([channels, 1, 1])], {}, 'gn_bias');
+  return g.apply('Add', [g.apply('Mul', [restored, weight]), bias], {}, 'group_norm');
+}
+
+/** torch.nn.LayerNorm over the last axis. */
+export function layerNorm(g: GraphBuilder, x: Value, key: string, channels: number, eps: number): Value {
+  return g.apply(
+    'LayerNormalization',
+    [x, g.param(`${key}.weight`, [channels]), g.param(`${key}.bias`, [channels])],
+    { axis: -1, epsilon: { float: eps } },
+    'layer_norm',
+  );
+}
+
+export function silu(g: GraphBuilder, x: Value): Value {
+  return g.apply('Mul', [x, g.apply('Sigmoid', [x])], {}, 'silu');
+}
+
+/** Exact (erf) GELU, as torch.nn.functional.gelu's default. */
+export function gelu(g: GraphBuilder, x: Value): Value {
+  const erf = g.apply('Erf', [g.apply('Mul', [x, g.scalar(Math.SQRT1_2)])]);
+  return g.apply('Mul', [g.apply('Mul', [x, g.scalar(0.5)]), g.apply('Add', [erf, g.scalar(1)])], {}, 'gelu');
+}
+
+export interface AttentionOptions {
+  heads: number;
+  headDim: number;
+  /**
+   * Split the queries into this many sequential chunks, so that only 1/chunks of the
+   * [B, heads, Nq, Nk] probability tensor exists at a time (queries attend independently).
+   */
+  chunks?: number;
+}
+
+/**
+ * softmax(q·kᵀ/√d)·v over heads. q: [B, Nq, heads·d]; k, v: [B, Nk, heads·d] → [B, Nq, heads·d].
+ */
+export function attention(g: GraphBuilder, q: Value, k: Value, v: Value, o: AttentionOptions): Value {
+  // [B, N, heads·d] → [B, heads, N, d] (Reshape's 0 copies the input's dimension at the same index).
+  const toHeads = (t: Value, perm: number[]): Value =>
+    g.apply('Transpose', [g.apply('Reshape', [t, g.ints([0, 0, o.heads, o.headDim])])], { perm }, 'heads');
+  // The scale goes on q (cheaper than on the scores).
+  const qh = g.apply('Mul', [toHeads(q, [0, 2, 1, 3]), g.scalar(o.headDim ** -0.5)]);
+  const kt = toHeads(k, [0, 2, 3, 1]);
+  const vh = toHeads(v, [0, 2, 1, 3]);
+  const attend = (qc: Value): Value =>
+    g.apply('MatMul', [g.apply('Softmax', [g.apply('MatMul', [qc, kt], {}, 'scores')], { axis: -1 }), vh], {}, 'attended');
+  const chunks = o.chunks ?? 1;
+  const out =
+    chunks <= 1
+      ? attend(qh)
+      : g.apply('Concat', g.op('Split', [qh], { axis: 2, num_outputs: chunks }, { outputs: chunks, hint: 'chunk' }).map(attend), { axis: 2 }, 'attended');
+  return g.apply('Reshape', [g.apply('Transpose', [out], { perm: [0, 2, 1, 3] }), g.ints([0, 0, o.heads * o.headDim])], {}, 'merge_heads');
+}
