@@ -10,7 +10,7 @@
  */
 import { Head3dError } from '../../../core/errors.js';
 import { type PickleValue, type TensorRef, UnpicklingError, isDict, isTensorRef, unpickle } from './pickle.js';
-import { ZipReader, crc32 } from './zip.js';
+import { ZipReader, type ZipOpenOptions, crc32 } from './zip.js';
 
 export type TorchDtype = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
@@ -54,7 +54,7 @@ export interface TensorInfo {
   storageNumel: number;
 }
 
-export interface OpenCheckpointOptions {
+export interface OpenCheckpointOptions extends ZipOpenOptions {
   /**
    * Where the state dict is in the pickled object: 'auto' (default) takes `state_dict` when the
    * top level has one, else the top level itself.
@@ -227,7 +227,7 @@ function stateDictOf(root: PickleValue, nested: string): Map<PickleValue, Pickle
  * one-line Head3dErrors with a hint.
  */
 export async function openCheckpoint(path: string, options: OpenCheckpointOptions = {}): Promise<TorchCheckpoint> {
-  const zip = await ZipReader.open(path, 'checkpoint');
+  const zip = await ZipReader.open(path, 'checkpoint', options);
   try {
     const pickles = [...zip.entries.keys()].filter((name) => /^[^/]+\/data\.pkl$/.test(name));
     if (pickles.length !== 1) {

@@ -27,8 +27,10 @@ const LOCAL_SIGNATURE = 0x04034b50;
 const EOCD_SIZE = 22;
 const MAX_COMMENT = 0xffff;
 
-/** Largest deflated entry inflated in one call; larger ones are streamed. */
-const INFLATE_IN_MEMORY_LIMIT = 64 << 20;
+export interface ZipOpenOptions {
+  /** Deflated entries up to this size (bytes, both ways) are inflated in one call, larger ones streamed. Default 64 MiB. */
+  inflateInMemoryLimit?: number;
+}
 
 function u64(buffer: Buffer, offset: number): number {
   const value = buffer.readBigUInt64LE(offset);
@@ -43,9 +45,11 @@ export class ZipReader {
   private readonly handle: FileHandle;
   private readonly dataOffsets = new Map<string, number>();
   private readonly label: string;
+  private readonly inflateInMemoryLimit: number;
 
-  private constructor(path: string, handle: FileHandle, size: number, entries: Map<string, ZipEntry>, label: string) {
+  private constructor(path: string, handle: FileHandle, size: number, entries: Map<string, ZipEntry>, label: string, options: ZipOpenOptions) {
     this.path = path;
+    this.inflateInMemoryLimit = options.inflateInMemoryLimit ?? 64 << 20;
     this.handle = handle;
     this.size = size;
     this.entries = entries;
@@ -56,7 +60,7 @@ export class ZipReader {
    * Opens an archive and reads its central directory. A file that is not a zip, or whose end is
    * missing, fails with a one-line Head3dError naming `label` (e.g. 'checkpoint').
    */
-  static async open(path: string, label = 'zip archive'): Promise<ZipReader> {
+  static async open(path: string, label = 'zip archive', options: ZipOpenOptions = {}): Promise<ZipReader> {
     let handle: FileHandle;
     try {
       handle = await open(path, 'r');
@@ -66,7 +70,7 @@ export class ZipReader {
     try {
       const { size } = await handle.stat();
       const entries = await readCentralDirectory(handle, size, path, label);
-      return new ZipReader(path, handle, size, entries, label);
+      return new ZipReader(path, handle, size, entries, label, options);
     } catch (error) {
       await handle.close();
       throw error;
@@ -98,7 +102,7 @@ export class ZipReader {
     if (count === 0) return Buffer.alloc(0);
     if (entry.method === 0) return this.readAt(dataOffset + start, count);
     if (entry.method === 8) {
-      if (entry.compressedSize <= INFLATE_IN_MEMORY_LIMIT && entry.uncompressedSize <= INFLATE_IN_MEMORY_LIMIT) {
+      if (entry.compressedSize <= this.inflateInMemoryLimit && entry.uncompressedSize <= this.inflateInMemoryLimit) {
         const all = inflateRawSync(await this.readAt(dataOffset, entry.compressedSize));
         if (all.length !== size) throw damaged(this.path, this.label, `entry ${name} inflates to ${all.length} bytes, not ${size}`);
         return all.subarray(start, start + count);
