@@ -119,6 +119,7 @@ describe('DDIM schedule', () => {
     expect(schedule.steps[0].index).toBe(49);
     expect(schedule.steps[49].index).toBe(0);
     expect(ddimTimesteps(2, 1000)).toEqual([1, 501]);
+    expect(() => ddimTimesteps(3, 1000)).toThrow(/divide/);
   });
 
   it('matches the documented values', () => {

@@ -10,6 +10,7 @@
  * - then each is rounded to float32, as `torch.full(…, value)` does in the sampler step.
  */
 import type { SamplerConstants } from '../bundle-manifest.js';
+import { Head3dError } from '../../../core/errors.js';
 import { roundToFloat16 } from './float16.js';
 
 /** What one DDIM step needs, already in the precision the released sampler uses (float32 values). */
@@ -60,7 +61,10 @@ export function alphasCumprod64(constants: Pick<SamplerConstants, 'betaStart' | 
 
 /** The DDIM timesteps (ascending) the released sampler uses for `steps` ("uniform", +1 offset). */
 export function ddimTimesteps(steps: number, trainTimesteps: number): number[] {
-  if (!Number.isInteger(steps) || steps < 1 || steps > trainTimesteps) throw new RangeError(`DDIM steps must be 1..${trainTimesteps}, not ${steps}`);
+  // The released code takes range(0, T, T // steps) + 1, which overruns the schedule unless steps divides T.
+  if (!Number.isInteger(steps) || steps < 1 || trainTimesteps % steps !== 0) {
+    throw new Head3dError(`DDIM steps must divide ${trainTimesteps}, not ${steps}`, { hint: 'e.g. 50 (the released setting), 25, 20, 10, 5, 2' });
+  }
   const c = Math.floor(trainTimesteps / steps);
   const timesteps: number[] = [];
   for (let t = 0; t < trainTimesteps; t += c) timesteps.push(t + 1);
