@@ -8,7 +8,8 @@ import { type BackendChoice, isBackendChoice } from '../nerf/backends/create-bac
 import type { BuildContext, BuildProgress, OutputFormat, StageReport } from './build-context.js';
 import { type BuildOutputs, exportStage, outputPaths } from './export-stage.js';
 import { fitStage } from './fit-stage.js';
-import { importGenerateStage, proxyGenerateStage } from './generate-stage.js';
+import { diffportrait360GenerateStage, importGenerateStage, proxyGenerateStage } from './generate-stage.js';
+import { loadBundle } from '../generate/diffportrait360/bundle.js';
 import { resolveGenerator } from './generator-choice.js';
 import { type Quality, qualityPreset } from './presets.js';
 import { preprocessStage } from './preprocess-stage.js';
@@ -49,7 +50,7 @@ export const BUILD_DEFAULTS = { output: 'head.glb', format: 'mesh' as OutputForm
 
 export interface BuildSummary {
   portrait: string | null;
-  generator: 'proxy' | 'import';
+  generator: 'proxy' | 'import' | 'diffportrait360';
   quality: Quality;
   workDir: string;
   outputs: BuildOutputs;
@@ -75,7 +76,8 @@ export async function buildHead(options: BuildOptions = {}): Promise<BuildSummar
   const output = resolve(o.output);
   if (extname(output).toLowerCase() !== '.glb') throw new Head3dError(`the output must be a .glb file, not ${o.output}`, { hint: 'e.g. -o head.glb' });
   if (existsSync(output) && statSync(output).isDirectory()) throw new Head3dError(`the output ${o.output} is a directory`, { hint: 'give a .glb file name' });
-  const { generator, note } = resolveGenerator(o.generator, { models: o.models, views: o.views });
+  const { generator, models, note } = resolveGenerator(o.generator, { models: o.models, views: o.views });
+  if (models) await loadBundle(models, { verify: 'none' }); // refuse a bad bundle before preprocessing
   const portrait = generator === 'import' ? null : resolve(o.portrait ?? DEFAULT_PORTRAIT);
   if (portrait && !existsSync(portrait)) throw new Head3dError(`portrait not found: ${o.portrait ?? portrait}`, { hint: 'check the path' });
   if (portrait && statSync(portrait).isDirectory()) throw new Head3dError(`the portrait is a directory: ${o.portrait}`, { hint: 'give an image file' });
@@ -102,7 +104,7 @@ export async function buildHead(options: BuildOptions = {}): Promise<BuildSummar
   const stages: StageReport[] = [];
   if (portrait) {
     stages.push(await preprocessStage(context, portrait));
-    stages.push(await proxyGenerateStage(context));
+    stages.push(models ? await diffportrait360GenerateStage(context, models) : await proxyGenerateStage(context));
   } else {
     stages.push(await importGenerateStage(context, o.views!, o.holdout));
   }

@@ -2,6 +2,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readImage } from '../core/image.js';
 import { readTransformsJson } from '../core/transforms-json.js';
+import { MANIFEST_FILE } from '../generate/diffportrait360/bundle-manifest.js';
+import { generateDiffPortrait360 } from '../generate/diffportrait360/diffportrait360-generator.js';
 import { describeImport, importViews } from '../generate/import/import-views.js';
 import { readCropLandmarks } from '../generate/proxy/crop-landmarks.js';
 import { generateProxyViews } from '../generate/proxy/proxy-generator.js';
@@ -65,6 +67,30 @@ export async function importGenerateStage(context: BuildContext, source: string,
     return {
       outputs: ['views/transforms.json', ...(heldOut ? ['views/holdout/transforms.json'] : [])],
       facts: { generator: 'import', views: result.views, kind: result.kind, mattedFrames: result.matted, opaqueFrames: result.opaque, holdoutViews: heldOut?.views ?? 0 },
+    };
+  });
+}
+
+/**
+ * The generate stage with DiffPortrait360: views/ holds the 32 generated orbit frames (alpha keyed
+ * from their background), transforms.json and back.png. The key covers the crop, the bundle's
+ * manifest (which holds every graph's sha256) and the seed.
+ */
+export async function diffportrait360GenerateStage(context: BuildContext, models: string): Promise<StageReport> {
+  const w = context.workDir;
+  const files = { crop: join(w, 'crop.png'), manifest: join(models, MANIFEST_FILE) };
+  const key = await stageKey(files, { stage: 'generate', generator: 'diffportrait360', version: 1, seed: context.seed });
+  return runStage(context, 'generate', key, async () => {
+    const result = await generateDiffPortrait360(files.crop, join(w, 'views'), {
+      models,
+      seed: context.seed,
+      threads: context.threads,
+      onNote: (line) => context.progress('generate', line),
+      onProgress: (p) => context.progress('generate', p.message),
+    });
+    return {
+      outputs: ['views/transforms.json', 'views/back.png'],
+      facts: { generator: 'diffportrait360', views: result.views, provider: result.provider, steps: result.steps, seconds: result.seconds, mattedFrames: result.matted, opaqueFrames: result.opaque },
     };
   });
 }

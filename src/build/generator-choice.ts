@@ -5,14 +5,16 @@ export const GENERATORS: GeneratorChoice[] = ['auto', 'diffportrait360', 'proxy'
 
 /** The generator that will actually run, and a line saying why (for `auto`). */
 export interface ResolvedGenerator {
-  generator: 'proxy' | 'import';
+  generator: 'proxy' | 'import' | 'diffportrait360';
+  /** The DiffPortrait360 bundle (diffportrait360 only). */
+  models?: string;
   note?: string;
 }
 
 /**
  * Picks the view generator: `auto` is the DiffPortrait360 bundle when one is configured
  * (`models`, else the HEAD3D_MODELS environment variable), the embedded proxy otherwise, and
- * `import` whenever views are given. The DiffPortrait360 generator is not part of this version.
+ * `import` whenever views are given.
  */
 export function resolveGenerator(choice: string, options: { models?: string; views?: string; env?: NodeJS.ProcessEnv } = {}): ResolvedGenerator {
   if (!(GENERATORS as string[]).includes(choice)) {
@@ -25,12 +27,11 @@ export function resolveGenerator(choice: string, options: { models?: string; vie
   }
   if (options.views) throw new Head3dError(`--views is only used by the import generator, not ${choice}`, { hint: 'drop --views, or use --generator import' });
   if (choice === 'diffportrait360' || (choice === 'auto' && models)) {
-    throw new Head3dError('the DiffPortrait360 generator is not available in this version of head3d', {
-      hint: `use --generator proxy (the embedded weight-free generator)${models ? ', or unset --models/HEAD3D_MODELS' : ''}`,
-    });
+    if (!models) throw new Head3dError('--generator diffportrait360 needs a model bundle', { hint: 'pass --models <bundle> or set HEAD3D_MODELS (head3d models convert makes one), or use --generator proxy' });
+    return { generator: 'diffportrait360', models, note: choice === 'auto' ? `generator: DiffPortrait360 with the bundle ${models}` : undefined };
   }
   return {
     generator: 'proxy',
-    note: choice === 'auto' ? 'generator: embedded proxy (no weights); DiffPortrait360 views, when available, will need a model bundle via --models or HEAD3D_MODELS' : undefined,
+    note: choice === 'auto' ? 'generator: embedded proxy (no weights); DiffPortrait360 views need a model bundle via --models or HEAD3D_MODELS' : undefined,
   };
 }

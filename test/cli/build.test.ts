@@ -58,7 +58,7 @@ describe('head3d build', () => {
     }
   });
 
-  it('says clearly that the DiffPortrait360 generator needs what this version lacks when a bundle is configured', async () => {
+  it('refuses a folder that is not a DiffPortrait360 bundle before preprocessing', async () => {
     const result = await runCli(['build', PORTRAIT, '-o', join(dir, 'x.glb'), '--models', dir]);
     expect(isOneLineUserError(result)).toBe(true);
     expect(result.stderr).toMatch(/DiffPortrait360/);

@@ -44,7 +44,7 @@ export interface Bundle {
 const REBUILD_HINT = 'convert the bundle again (head3d models convert) or copy it completely';
 
 function bundleError(dir: string, message: string, hint = REBUILD_HINT): Head3dError {
-  return new Head3dError(`model bundle ${dir}: ${message}`, { hint });
+  return new Head3dError(`DiffPortrait360 model bundle ${dir}: ${message}`, { hint });
 }
 
 /**
@@ -59,8 +59,8 @@ function bundleError(dir: string, message: string, hint = REBUILD_HINT): Head3dE
 export async function loadBundle(dirArg: string, options: LoadBundleOptions = {}): Promise<Bundle> {
   const dir = resolve(dirArg);
   const verify = options.verify ?? 'small';
-  if (!existsSync(dir)) throw new Head3dError(`model bundle not found: ${dirArg}`, { hint: 'pass the folder made by head3d models convert (--models or HEAD3D_MODELS)' });
-  if (!statSync(dir).isDirectory()) throw new Head3dError(`model bundle must be a folder, not a file: ${dirArg}`, { hint: 'pass the folder that holds manifest.json' });
+  if (!existsSync(dir)) throw new Head3dError(`DiffPortrait360 model bundle not found: ${dirArg}`, { hint: 'pass the folder made by head3d models convert (--models or HEAD3D_MODELS)' });
+  if (!statSync(dir).isDirectory()) throw new Head3dError(`DiffPortrait360 model bundle must be a folder, not a file: ${dirArg}`, { hint: 'pass the folder that holds manifest.json' });
   const manifestPath = join(dir, MANIFEST_FILE);
   if (!existsSync(manifestPath)) throw bundleError(dirArg, `no ${MANIFEST_FILE}`, 'pass the folder made by head3d models convert');
   let manifest: BundleManifest;
