@@ -10,6 +10,7 @@ the widths and heads shrunk (recipe §4; key names unchanged), re-randomises eve
 
   tiny-orbit.pt, tiny-back.pt       torch.save(model.state_dict()) (zip format, as the released .th files)
   tiny-orbit.yaml, tiny-back.yaml   the configs that were instantiated
+  tiny-*.summary.json               per state-dict key: dtype, shape, sum, sum of |x|, first values
   orbit/*.bin, back/*.bin           float32 little-endian, row-major
   manifest.json                     every tensor (file, shape, max |x|) and the graph calls they belong to
 
@@ -131,6 +132,11 @@ def run_model(kind, args, seed, out, log):
     rerandomise(model, seed + (0 if kind == 'orbit' else 1000), args.init)
     sd = model.state_dict()
     torch.save(sd, os.path.join(out, f'tiny-{kind}.pt'))
+    with open(os.path.join(out, f'tiny-{kind}.summary.json'), 'w') as f:  # to check a reader of the .pt key by key
+        f.write('[\n' + ',\n'.join(json.dumps({
+            'key': k, 'dtype': str(v.dtype).replace('torch.', ''), 'shape': list(v.shape),
+            'sum': float(v.double().sum()), 'absSum': float(v.double().abs().sum()),
+            'first': [float(e) for e in v.reshape(-1)[:4].double()]}) for k, v in sd.items()) + '\n]\n')
     t_build = time.time() - t0
 
     B = 8 if kind == 'orbit' else 1

@@ -4,8 +4,10 @@
  * reported) is written by scripts/reference/make_converter_fixture.py; the other archives are
  * built here: a hand-pickled state dict in zip64 (with a sparse 4.5 GB entry, so offsets need
  * 64 bits) and deflate, truncated and damaged files, pickles with opcodes or globals we refuse.
+ * With HEAD3D_DP360_REFERENCE set to the output folder of scripts/reference/make_tiny_fixtures.py,
+ * the tiny orbit and back-head state dicts written by torch are read in full and checked key by key.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -444,4 +446,47 @@ describe('checkpoint key check', () => {
     expect(report.matched).toBe(EXPECTED.tensors.length - 1);
     await ckpt.close();
   });
+});
+
+const REFERENCE = process.env.HEAD3D_DP360_REFERENCE;
+const referenceReason = REFERENCE
+  ? existsSync(join(REFERENCE, 'manifest.json'))
+    ? undefined
+    : `HEAD3D_DP360_REFERENCE=${REFERENCE} has no manifest.json`
+  : 'HEAD3D_DP360_REFERENCE is not set (the output folder of scripts/reference/make_tiny_fixtures.py)';
+
+describe.skipIf(referenceReason !== undefined)(`tiny reference state dicts${referenceReason ? ` (skipped: ${referenceReason})` : ''}`, () => {
+  for (const model of ['orbit', 'back'] as const) {
+    it(`reads every tensor of tiny-${model}.pt as torch saved it`, async () => {
+      const summary = JSON.parse(readFileSync(join(REFERENCE!, `tiny-${model}.summary.json`), 'utf8')) as {
+        key: string;
+        dtype: string;
+        shape: number[];
+        sum: number;
+        absSum: number;
+        first: number[];
+      }[];
+      const ckpt = await openCheckpoint(join(REFERENCE!, `tiny-${model}.pt`));
+      try {
+        const report = compareKeys(ckpt.tensors.values(), summary);
+        expect(formatKeyReport(report)).toBe(`all ${summary.length} keys match`);
+        expect([...ckpt.tensors.keys()]).toEqual(summary.map((s) => s.key));
+        for (const want of summary) {
+          expect(ckpt.info(want.key).dtype, want.key).toBe(want.dtype);
+          const data = await ckpt.read(want.key);
+          let sum = 0;
+          let absSum = 0;
+          for (const v of data) {
+            sum += v;
+            absSum += Math.abs(v);
+          }
+          expect(Math.abs(sum - want.sum), want.key).toBeLessThanOrEqual(1e-9 * want.absSum + 1e-12);
+          expect(Math.abs(absSum - want.absSum), want.key).toBeLessThanOrEqual(1e-9 * want.absSum + 1e-12);
+          expect(Array.from(data.subarray(0, want.first.length)), want.key).toEqual(want.first);
+        }
+      } finally {
+        await ckpt.close();
+      }
+    });
+  }
 });
