@@ -1,6 +1,7 @@
 import { cpus, totalmem } from 'node:os';
 import type { Command } from 'commander';
 import { listAdapters } from '../nerf/backends/webgpu/device.js';
+import { cudaProviderInstalled } from '../generate/diffportrait360/runtime/onnx-runtime.js';
 import { outputFor } from './program.js';
 
 /** The adapter limits that decide which field configs and batch sizes fit. */
@@ -24,7 +25,7 @@ interface DoctorReport {
   cpu: { model: string; cores: number };
   memoryGiB: number;
   webgpu: { adapters: AdapterReport[]; error?: string };
-  onnxruntime: { installed: boolean; version?: string; backends?: string[]; error?: string };
+  onnxruntime: { installed: boolean; version?: string; backends?: string[]; cudaInstalled?: boolean; error?: string };
 }
 
 async function webgpuReport(): Promise<DoctorReport['webgpu']> {
@@ -57,6 +58,8 @@ async function onnxReport(): Promise<DoctorReport['onnxruntime']> {
     installed: true,
     version: ort.env?.versions?.node ?? ort.env?.versions?.common,
     backends: ort.listSupportedBackends?.().map((b) => b.name),
+    // listSupportedBackends names cuda whether or not its provider library was downloaded.
+    cudaInstalled: cudaProviderInstalled(),
   };
 }
 
@@ -83,7 +86,8 @@ function text(r: DoctorReport): string {
   lines.push(
     !o.installed ? 'onnxruntime-node: not installed (needed only for the diffportrait360 generator)'
       : o.error ? `onnxruntime-node: installed but failed to load: ${o.error}`
-      : `onnxruntime-node ${o.version ?? '(version unknown)'}: execution providers ${o.backends?.join(', ') ?? '(not listed by this version)'}`,
+      : `onnxruntime-node ${o.version ?? '(version unknown)'}: execution providers ${o.backends?.join(', ') ?? '(not listed by this version)'}; ` +
+        (o.cudaInstalled ? 'CUDA provider installed (diffportrait360 runs on the GPU)' : 'CUDA provider not installed (diffportrait360 runs on the CPU; see README "DiffPortrait360 on a GPU")'),
   );
   return lines.join('\n');
 }
