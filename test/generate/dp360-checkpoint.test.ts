@@ -8,6 +8,7 @@
  * the tiny orbit and back-head state dicts written by torch are read in full and checked key by key.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -489,4 +490,32 @@ describe.skipIf(referenceReason !== undefined)(`tiny reference state dicts${refe
       }
     });
   }
+});
+
+const PYTHON = '/usr/bin/python3';
+const torchReason = (() => {
+  const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.error) return `${PYTHON} is missing`;
+  return probe.status === 0 ? undefined : `${PYTHON} has no torch (apt-get install python3-torch)`;
+})();
+
+describe.skipIf(torchReason !== undefined)(`converter fixture script${torchReason ? ` (skipped: ${torchReason})` : ''}`, () => {
+  it('regenerates the committed fixture: same tensors, same torch report', async () => {
+    const out = join(dir, 'regenerated');
+    const run = spawnSync(PYTHON, [join(import.meta.dirname, '../../scripts/reference/make_converter_fixture.py'), out], {
+      encoding: 'utf8',
+      env: { ...process.env, OMP_NUM_THREADS: '1' },
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(join(out, 'converter-fixture.json'), 'utf8')) as typeof EXPECTED;
+    expect(json.tensors).toEqual(EXPECTED.tensors);
+    const fresh = await openCheckpoint(join(out, 'converter-fixture.pt'));
+    const committed = await openCheckpoint(FIXTURE);
+    for (const [key, info] of committed.tensors) {
+      expect(fresh.info(key)).toEqual(info);
+      expect(await fresh.readBytes(key)).toEqual(await committed.readBytes(key));
+    }
+    await fresh.close();
+    await committed.close();
+  });
 });

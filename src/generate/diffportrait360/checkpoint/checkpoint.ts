@@ -140,11 +140,14 @@ function gather(bytes: Buffer, first: number, info: TensorInfo): Buffer {
   const size = DTYPE_BYTES[info.dtype];
   const count = numel(info.shape);
   const out = Buffer.allocUnsafe(count * size);
-  const rank = info.shape.length;
+  // The innermost dims that are contiguous among themselves are copied as one run.
+  let rank = info.shape.length;
+  let run = 1;
+  while (rank > 0 && info.stride[rank - 1] === run) run *= info.shape[--rank]!;
   const index = new Array<number>(rank).fill(0);
   let source = info.storageOffset - first;
-  for (let i = 0; i < count; i++) {
-    bytes.copy(out, i * size, source * size, source * size + size);
+  for (let i = 0; i < count; i += run) {
+    bytes.copy(out, i * size, source * size, (source + run) * size);
     for (let d = rank - 1; d >= 0; d--) {
       index[d]!++;
       source += info.stride[d]!;
