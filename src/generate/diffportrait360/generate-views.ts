@@ -121,7 +121,8 @@ class Driver {
   private readonly size: number;
   private readonly window: number;
   private readonly windows: number;
-  private etaRemaining?: () => number;
+  /** Seconds left as estimated at `at` (performance.now()); progress reports count down from it. */
+  private eta?: { seconds: number; at: number };
 
   constructor(
     private readonly models: DiffusionModels,
@@ -138,7 +139,8 @@ class Driver {
   }
 
   private progress(p: Omit<GenerateProgress, 'etaSeconds'>): void {
-    this.o.onProgress?.({ ...p, etaSeconds: this.etaRemaining?.() });
+    const eta = this.eta ? Math.max(0, this.eta.seconds - (performance.now() - this.eta.at) / 1000) : undefined;
+    this.o.onProgress?.({ ...p, etaSeconds: eta });
   }
 
   private noise(length: number, ...stream: number[]): Float32Array {
@@ -174,7 +176,7 @@ class Driver {
       x = await this.denoise('back', x, backHint, banks, p, 1, [STREAM.backStep, i], timer);
       backTimes.push((performance.now() - stepStarted) / 1000);
       if (i === 0) this.estimate(timer, backTimes[0]);
-      this.etaRemaining = () => this.backEta(backTimes, steps);
+      this.setEta(this.backEta(backTimes, steps));
       this.progress({ stage: 'back', done: i + 1, total: steps, message: `back view: step ${i + 1}/${steps} (t=${p.timestep})` });
     }
     const backDecoded = await this.decode('back', x, 1);
@@ -185,7 +187,9 @@ class Driver {
     // Stage 3: the orbit. The back reference is reloaded from its 8-bit image, as the released code
     // reads Back_Head/<name> from disk.
     started = performance.now();
+    this.eta = undefined;
     await this.load('orbit');
+    if (this.orbitStepEstimate !== undefined) this.setEta(this.orbitStepEstimate * steps + this.decodeEstimate(this.orbitStepEstimate));
     this.progress({ stage: 'encode', done: 0, total: 1, message: 'encoding the references (360 model)' });
     const [front] = await this.encode('orbit', [crop], [STREAM.frontPosterior]);
     const [backLatent] = await this.encode('orbit', [await imageToTensor(back, this.size)], [STREAM.backRefPosterior]);
@@ -214,7 +218,7 @@ class Driver {
         this.progress({ stage: 'orbit', done: i, total: steps, window: w + 1, windows: this.windows, message: `orbit: step ${i + 1}/${steps} (t=${p.timestep}), window ${w + 1}/${this.windows}` });
       }
       orbitTimes.push((performance.now() - stepStarted) / 1000);
-      this.etaRemaining = () => mean(orbitTimes) * (steps - orbitTimes.length) + this.decodeEstimate(mean(orbitTimes));
+      this.setEta(mean(orbitTimes) * (steps - orbitTimes.length) + this.decodeEstimate(mean(orbitTimes)));
       this.progress({ stage: 'orbit', done: i + 1, total: steps, windows: this.windows, message: `orbit: step ${i + 1}/${steps} done` });
     }
     const orbitSeconds = (performance.now() - started) / 1000;
@@ -306,6 +310,7 @@ class Driver {
     const scale = Math.fround(this.models.sampler.latentScale);
     const batchSize = Math.max(1, Math.floor(this.o.decodeBatch));
     const imageLength = 3 * this.size * this.size;
+    const started = performance.now();
     for (let start = 0; start < count; start += batchSize) {
       const n = Math.min(batchSize, count - start);
       const slice = latents.subarray(start * this.latentLength, (start + n) * this.latentLength);
@@ -313,9 +318,14 @@ class Driver {
       for (let i = 0; i < slice.length; i++) scaled[i] = slice[i] / scale;
       const { image } = await this.runtime.run(model, 'vae_decoder', { latent: this.latentTensor(scaled, n) });
       for (let k = 0; k < n; k++) images.push(tensorToImage(image.data as Float32Array, this.size, k * imageLength));
+      if (model === 'orbit') this.setEta(((performance.now() - started) / 1000 / (start + n)) * (count - start - n));
       this.progress({ stage: 'decode', done: start + n, total: count, message: `decoding ${model === 'back' ? 'the back view' : `frame ${start + n}/${count}`}` });
     }
     return images;
+  }
+
+  private setEta(seconds: number): void {
+    this.eta = { seconds, at: performance.now() };
   }
 
   /** Decoding 32 frames: about one UNet pass per frame, and an orbit step runs about three per frame. */
