@@ -10,6 +10,7 @@ import { type RgbaImage, readImage } from '../../core/image.js';
 import { loadBundle } from './bundle.js';
 import { type GenerateProgress, type GeneratedViews, generateViews, loadDiffusionModels } from './generate-views.js';
 import { type ProviderChoice, createOnnxRuntime } from './runtime/onnx-runtime.js';
+import { ddimTimesteps } from './sampler/schedule.js';
 import { type WrittenViews, writeGeneratedViews } from './write-views.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff']);
@@ -74,6 +75,7 @@ export async function generateDiffPortrait360(cropPath: string, outDir: string, 
     verify: options.verify ? 'all' : 'small',
     onHash: options.verify ? (file) => options.onProgress?.({ stage: 'encode', done: 0, total: 1, message: `checking ${file}` }) : undefined,
   });
+  ddimTimesteps(options.steps ?? bundle.manifest.sampler.steps, bundle.manifest.sampler.trainTimesteps); // refuse bad --steps now
   const crop = await readImage(cropPath, 'crop');
   const noiseFrames = options.noiseFrames ? await readNoiseFrames(options.noiseFrames) : undefined;
   const runtime = await createOnnxRuntime(bundle, { provider: options.provider, threads: options.threads, onNote: options.onNote });
