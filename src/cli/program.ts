@@ -26,6 +26,7 @@ const COMMANDS: { names: string[]; load: () => Promise<Register> }[] = [
   { names: ['render', 'eval'], load: async () => (await import('./field-commands.js')).registerFieldCommands },
   { names: ['preprocess'], load: async () => (await import('./preprocess.js')).registerPreprocess },
   { names: ['generate'], load: async () => (await import('./generate.js')).registerGenerate },
+  { names: ['models'], load: async () => (await import('./models.js')).registerModels },
   { names: ['build'], load: async () => (await import('./build.js')).registerBuild },
   { names: ['export'], load: async () => (await import('./export.js')).registerExport },
   { names: ['doctor'], load: async () => (await import('./doctor.js')).registerDoctor },

@@ -74,6 +74,8 @@ export interface BundleManifest {
   contexts: Record<ModelKind, BundleFile & { shape: number[] }>;
   /** The 32 camera-hint images in orbit order. */
   hints: BundleFile[];
+  /** Where the hints come from (the released sphere32 images, or synthetic renders in random bundles). */
+  hintSource?: string;
   sampler: SamplerConstants;
 }
 

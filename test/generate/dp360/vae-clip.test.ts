@@ -66,9 +66,6 @@ describe('DiffPortrait360 VAE and CLIP text graphs', () => {
       expect(encoded[name]!.dims).toEqual([n, 4, latent, latent]);
       expect(finite(encoded[name]!.data as Float32Array)).toBe(true);
     }
-    const logvar = encoded.logvar!.data as Float32Array;
-    expect(Math.min(...logvar)).toBeGreaterThanOrEqual(-30);
-    expect(Math.max(...logvar)).toBeLessThanOrEqual(20);
     // The two images differ, so the encodings do too (the batch is not mixed up).
     const mean = encoded.mean!.data as Float32Array;
     const half = mean.length / 2;

@@ -3,7 +3,8 @@
  * `ldm/modules/diffusionmodules/model.py` Encoder and Decoder) as ONNX graphs:
  *
  * - `vae_encoder`: image [N,3,S,S] in [−1,1] → Encoder → quant_conv → (mean, logvar) [N,z,S/8,S/8],
- *   logvar clamped to [−30, 20] as DiagonalGaussianDistribution does (sampling stays in TypeScript);
+ *   the raw moments: the [−30, 20] clamp of DiagonalGaussianDistribution and the sampling are done
+ *   in TypeScript (sampler/ddim.ts posteriorSample);
  * - `vae_decoder`: latent [N,z,S/8,S/8] (already ÷ 0.18215) → post_quant_conv → Decoder → image.
  *
  * Architecture (ddconfig of SD1.5: ch 128, ch_mult 1,2,4,4, 2 res blocks, no attention in the
@@ -116,11 +117,10 @@ export function buildVaeEncoderGraph(config: DiffPortrait360Config): GraphBuilde
   const [imageSig] = signature.inputs;
   const image = g.input(imageSig!.name, imageSig!.type, imageSig!.shape);
   const moments = vaeEncode(g, image, config.vae);
-  const [mean, rawLogvar] = g.op('Split', [moments], { axis: 1, num_outputs: 2 }, { outputs: 2, hint: 'moments' });
-  const logvar = g.apply('Clip', [rawLogvar!, g.scalar(-30), g.scalar(20)], {}, 'logvar_clamped');
+  const [mean, logvar] = g.op('Split', [moments], { axis: 1, num_outputs: 2 }, { outputs: 2, hint: 'moments' });
   const [meanSig, logvarSig] = signature.outputs;
   g.output(mean!, meanSig!.name, meanSig!.type, meanSig!.shape);
-  g.output(logvar, logvarSig!.name, logvarSig!.type, logvarSig!.shape);
+  g.output(logvar!, logvarSig!.name, logvarSig!.type, logvarSig!.shape);
   return g;
 }
 
