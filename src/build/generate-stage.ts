@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readImage } from '../core/image.js';
+import { formatDuration } from '../core/output.js';
 import { readTransformsJson } from '../core/transforms-json.js';
 import { MANIFEST_FILE } from '../generate/diffportrait360/bundle-manifest.js';
 import { generateDiffPortrait360 } from '../generate/diffportrait360/diffportrait360-generator.js';
@@ -86,7 +87,7 @@ export async function diffportrait360GenerateStage(context: BuildContext, models
       seed: context.seed,
       threads: context.threads,
       onNote: (line) => context.progress('generate', line),
-      onProgress: (p) => context.progress('generate', p.message),
+      onProgress: (p) => context.progress('generate', p.etaSeconds === undefined ? p.message : `${p.message}  ETA ${formatDuration(p.etaSeconds)}`),
     });
     return {
       outputs: ['views/transforms.json', 'views/back.png'],
