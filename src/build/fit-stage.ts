@@ -41,7 +41,7 @@ export async function fitStage(context: BuildContext): Promise<StageReport> {
         context.progress('fit', `resuming from step ${resume.step} (${formatDuration(resume.seconds)} in)`);
       }
     }
-    const backend = createBackend(context.backend, context.threads);
+    const backend = await createBackend(context.backend, context.threads);
     try {
       const facts = { views: transformsPath, frames: viewSet.frames.length, backend: backend.name, threads: backend.threads, buildKey: key };
       let lastCheckpoint = performance.now();
@@ -56,7 +56,7 @@ export async function fitStage(context: BuildContext): Promise<StageReport> {
           if ((performance.now() - lastCheckpoint) / 1000 >= context.checkpointSeconds) {
             lastCheckpoint = performance.now();
             await pending;
-            pending = writeCheckpoint(resumePath, s.state(), facts);
+            pending = writeCheckpoint(resumePath, await s.state(), facts);
           }
         },
       });

@@ -24,7 +24,7 @@ interface FieldCliOptions {
 async function openField(path: string, options: FieldCliOptions): Promise<FitBackend> {
   if (!isBackendChoice(options.backend)) throw new Head3dError(`--backend must be auto, cpu or webgpu, not "${options.backend}"`);
   const { state } = await readCheckpoint(path);
-  const backend = createBackend(options.backend, options.threads);
+  const backend = await createBackend(options.backend, options.threads);
   const noViews = {
     count: 0, cameras: new Float64Array(new SharedArrayBuffer(8)), pixels: new Uint8Array(new SharedArrayBuffer(4)),
     pixelOffsets: new Float64Array(new SharedArrayBuffer(8)), widths: new Int32Array(new SharedArrayBuffer(4)), heights: new Int32Array(new SharedArrayBuffer(4)),

@@ -67,7 +67,7 @@ export function registerFit(program: Command): void {
         }
       }
 
-      const backend = createBackend(options.backend, options.threads);
+      const backend = await createBackend(options.backend, options.threads);
       try {
         const facts = { views: resolve(transformsPath), frames: viewSet.frames.length, backend: backend.name, threads: backend.threads };
         let lastCheckpoint = performance.now();
@@ -90,7 +90,7 @@ export function registerFit(program: Command): void {
             if ((performance.now() - lastCheckpoint) / 1000 >= options.checkpointEvery) {
               lastCheckpoint = performance.now();
               await checkpointWrite;
-              checkpointWrite = writeCheckpoint(resumePath, s.state(), facts);
+              checkpointWrite = writeCheckpoint(resumePath, await s.state(), facts);
             }
           },
         });

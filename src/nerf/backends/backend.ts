@@ -41,7 +41,7 @@ export interface TrainStepResult {
 
 /**
  * A compute backend for the fit: the trainer calls these and holds no kernel logic itself. The
- * CPU backend runs them on worker threads over shared memory; a WebGPU backend will implement the
+ * CPU backend runs them on worker threads over shared memory; the WebGPU backend implements the
  * same calls in WGSL.
  */
 export interface FitBackend {
@@ -54,7 +54,7 @@ export interface FitBackend {
   updateOccupancy(request: { step: number; seed: number; decay: number }): Promise<void>;
   /** Renders a camera (packed, see packCamera) to RGBA float32 (sRGB-encoded values, straight composite over `background`). */
   render(camera: Float64Array, width: number, height: number, background: [number, number, number]): Promise<Float32Array>;
-  /** A copy of the current parameters and Adam moments. */
-  snapshot(): { params: Float32Array; adamM: Float32Array; adamV: Float32Array };
+  /** A copy of the current parameters and Adam moments (a device backend reads them back). */
+  snapshot(): Promise<{ params: Float32Array; adamM: Float32Array; adamV: Float32Array }>;
   close(): Promise<void>;
 }

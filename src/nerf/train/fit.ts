@@ -67,7 +67,7 @@ export interface FitProgress {
   learningRate: number;
   occupiedCells: number;
   /** The state as of this step (copies the parameters: call it only when checkpointing). */
-  state: () => FitState;
+  state: () => Promise<FitState>;
 }
 
 /** Everything needed to continue or use a fit: what a checkpoint stores. */
@@ -153,15 +153,15 @@ export async function fitField(views: ViewData, backend: FitBackend, options: Fi
       step, totalSteps, seconds: elapsed(), trainPsnr,
       samplesPerSecond: result.samples / stepSeconds, samplesPerRay: result.samples / result.rays,
       learningRate, occupiedCells,
-      state: () => {
-        const snapshot = backend.snapshot();
+      state: async () => {
+        const snapshot = await backend.snapshot();
         return { config, march, params: snapshot.params, adamM: snapshot.adamM, adamV: snapshot.adamV, grid, step, seconds: elapsed(), seed };
       },
     });
     pausedMs += performance.now() - callbackStart;
     if (stop === true) break;
   }
-  const snapshot = backend.snapshot();
+  const snapshot = await backend.snapshot();
   return {
     state: { config, march, params: snapshot.params, adamM: snapshot.adamM, adamV: snapshot.adamV, grid, step, seconds: elapsed(), seed },
     steps: step - startStep,

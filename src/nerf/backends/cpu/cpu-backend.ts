@@ -143,7 +143,7 @@ export class CpuBackend implements FitBackend {
     return new Float32Array(output);
   }
 
-  snapshot(): { params: Float32Array; adamM: Float32Array; adamV: Float32Array } {
+  async snapshot(): Promise<{ params: Float32Array; adamM: Float32Array; adamV: Float32Array }> {
     return { params: this.params.slice(), adamM: this.adamM.slice(), adamV: this.adamV.slice() };
   }
 

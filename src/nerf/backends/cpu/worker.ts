@@ -4,6 +4,7 @@ import { type OccupancyGrid, cellPoint } from '../../render/occupancy.js';
 import { RayMarcher } from '../../render/ray-marcher.js';
 import { pixelRay } from '../../render/rays.js';
 import { createRandom, mixSeed } from '../../../core/random.js';
+import { adamStep } from '../../train/adam.js';
 import { type ViewData, viewOfPixel } from '../../train/view-data.js';
 import type { AdamMessage, OccupancyMessage, RenderMessage, TrainMessage, WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
 
@@ -71,27 +72,7 @@ class CpuWorker {
 
   /** Adam over parameters [from, to): sums every worker's gradients, updates, zeroes them. */
   adam(message: AdamMessage): WorkerReply {
-    const { learningRate, beta1, beta2, epsilon, weightDecay } = message.settings;
-    const encodingSize = this.kernels.layout.encodingSize;
-    const correction1 = 1 - beta1 ** message.step;
-    const correction2 = 1 - beta2 ** message.step;
-    const stepSize = learningRate / correction1;
-    const params = this.params, m = this.adamM, v = this.adamV, all = this.allGrads;
-    for (let i = message.from; i < message.to; i++) {
-      let g = 0;
-      for (let w = 0; w < all.length; w++) {
-        g += all[w][i];
-        all[w][i] = 0;
-      }
-      if (i < encodingSize) {
-        if (g === 0) continue; // hash entries no ray touched keep their moments (instant-ngp does the same)
-      } else {
-        g += weightDecay * params[i];
-      }
-      m[i] = beta1 * m[i] + (1 - beta1) * g;
-      v[i] = beta2 * v[i] + (1 - beta2) * g * g;
-      params[i] -= (stepSize * m[i]) / (Math.sqrt(v[i] / correction2) + epsilon);
-    }
+    adamStep(this.params, this.adamM, this.adamV, this.allGrads, message.from, message.to, this.kernels.layout.encodingSize, message.step, message.settings);
     return { type: 'done' };
   }
 
