@@ -49,17 +49,18 @@ export const FACE_MODEL_DEFAULTS: Required<FaceModelOptions> = { matteModel: 'rv
 
 // The subset of @vladmandic/human's API we use; its bundled typings pull in DOM types we do not compile.
 interface HumanTensor { shape: number[]; data(): Promise<ArrayLike<number>> }
+interface GraphModel { executeAsync(inputs: Record<string, HumanTensor>, output: string): Promise<HumanTensor> }
 interface HumanInstance {
   load(): Promise<void>;
   faceUVMap: [number, number][];
   detect(input: HumanTensor): Promise<{ face: { box: number[]; score: number; mesh: number[][] }[] }>;
   segmentation(input: HumanTensor, config?: { segmentation: { ratio: number } }): Promise<HumanTensor | null>;
   tf: {
-    tensor3d(values: Int32Array, shape: [number, number, number], dtype: 'int32'): HumanTensor;
-    expandDims(tensor: HumanTensor, axis: number): HumanTensor;
+    tensor4d(values: Float32Array, shape: [number, number, number, number], dtype: 'float32'): HumanTensor;
+    scalar(value: number): HumanTensor;
     dispose(tensors: HumanTensor | HumanTensor[]): void;
   };
-  models?: { reset?: () => void };
+  models?: { reset?: () => void; models?: { rvm?: GraphModel | null } };
 }
 
 const require = createRequire(import.meta.url);
@@ -157,19 +158,19 @@ export async function loadFaceModels(options: FaceModelOptions = {}): Promise<Fa
   });
   await human.load();
 
-  const withTensor = async <T>(image: RgbaImage, use: (tensor: HumanTensor) => Promise<T>): Promise<T> => {
-    const rgb = new Int32Array(image.width * image.height * 3);
+  // Pixels go in as float32 0–255 (human would cast int32 input to that itself), scaled by `scale`.
+  const withTensor = async <T>(image: RgbaImage, use: (tensor: HumanTensor) => Promise<T>, scale = 1): Promise<T> => {
+    const rgb = new Float32Array(image.width * image.height * 3);
     for (let i = 0, j = 0; i < image.data.length; i += 4, j += 3) {
-      rgb[j] = image.data[i];
-      rgb[j + 1] = image.data[i + 1];
-      rgb[j + 2] = image.data[i + 2];
+      rgb[j] = image.data[i] * scale;
+      rgb[j + 1] = image.data[i + 1] * scale;
+      rgb[j + 2] = image.data[i + 2] * scale;
     }
-    const single = human.tf.tensor3d(rgb, [image.height, image.width, 3], 'int32');
-    const batch = human.tf.expandDims(single, 0);
+    const batch = human.tf.tensor4d(rgb, [1, image.height, image.width, 3], 'float32');
     try {
       return await use(batch);
     } finally {
-      human.tf.dispose([single, batch]);
+      human.tf.dispose(batch);
     }
   };
 
@@ -185,7 +186,42 @@ export async function loadFaceModels(options: FaceModelOptions = {}): Promise<Fa
         }));
     });
   const mirror = mirrorPermutation(human.faceUVMap);
-  let freshState = false;
+
+  // RVM is a video model with recurrent state; it runs here directly, each portrait from a blank
+  // state, asking only for the alpha output (human's wrapper would also build an RGBA tensor of it).
+  const rvm = matteModel === 'rvm' ? human.models?.models?.rvm ?? undefined : undefined;
+  const toAlpha = async (output: HumanTensor, image: RgbaImage, scale: number): Promise<Uint8Array> => {
+    const [height, width, channels = 1] = output.shape.length === 4 ? output.shape.slice(1) : output.shape;
+    if (width !== image.width || height !== image.height) {
+      throw new Error(`matte: expected ${image.width}×${image.height}, got ${width}×${height}`);
+    }
+    const values = await output.data();
+    const alpha = new Uint8Array(width * height);
+    for (let i = 0; i < alpha.length; i++) alpha[i] = Math.max(0, Math.min(255, Math.round(values[i * channels + channels - 1] * scale)));
+    return alpha;
+  };
+  const matteRvm = (image: RgbaImage, model: GraphModel): Promise<Uint8Array> =>
+    withTensor(image, async (src) => {
+      const state = [0, 0, 0, 0].map(() => human.tf.scalar(0));
+      const ratio = human.tf.scalar(MATTE_RATIO);
+      let pha: HumanTensor | undefined;
+      try {
+        pha = await model.executeAsync({ src, r1i: state[0], r2i: state[1], r3i: state[2], r4i: state[3], downsample_ratio: ratio }, 'pha');
+        return await toAlpha(pha, image, 255);
+      } finally {
+        human.tf.dispose([...state, ratio, ...(pha ? [pha] : [])]);
+      }
+    }, 1 / 255);
+  const matteHuman = (image: RgbaImage): Promise<Uint8Array> =>
+    withTensor(image, async (tensor) => {
+      const output = await human.segmentation(tensor);
+      if (!output) throw new Error('matte: the segmentation model returned nothing');
+      try {
+        return await toAlpha(output, image, 1);
+      } finally {
+        human.tf.dispose(output);
+      }
+    });
 
   return {
     detectFaces: async (image) => {
@@ -194,26 +230,7 @@ export async function loadFaceModels(options: FaceModelOptions = {}): Promise<Fa
       const mirrored = (await detectOnce(mirrorImage(image))).map((face) => unmirrorFace(face, image.width, mirror));
       return faces.map((face) => averageWithMirrored(face, mirrored));
     },
-    matte: (image) =>
-      withTensor(image, async (tensor) => {
-        // RVM is a video model that carries recurrent state from one call to the next; a changed
-        // downsample ratio makes human start from a blank state, so each portrait is matted on its own.
-        freshState = !freshState;
-        const output = await human.segmentation(tensor, { segmentation: { ratio: freshState ? MATTE_RATIO : MATTE_RATIO * (1 + 1e-9) } });
-        if (!output) throw new Error('matte: the segmentation model returned nothing');
-        try {
-          const [height, width, channels = 1] = output.shape;
-          if (width !== image.width || height !== image.height) {
-            throw new Error(`matte: expected ${image.width}×${image.height}, got ${width}×${height}`);
-          }
-          const values = await output.data();
-          const alpha = new Uint8Array(width * height);
-          for (let i = 0; i < alpha.length; i++) alpha[i] = Math.max(0, Math.min(255, Math.round(values[i * channels + channels - 1])));
-          return alpha;
-        } finally {
-          human.tf.dispose(output);
-        }
-      }),
+    matte: (image) => (rvm ? matteRvm(image, rvm) : matteHuman(image)),
     dispose: () => human.models?.reset?.(),
   };
 }
