@@ -20,7 +20,7 @@ export function registerModelsVerify(models: Command): void {
         verify: 'all',
         onHash: (file, bytes) => {
           hashedBytes += bytes;
-          out.progress(`sha256 ${file} (${(bytes / 2 ** 20).toFixed(1)} MiB)`);
+          if (bytes >= 2 ** 20) out.progress(`sha256 ${file} (${(bytes / 2 ** 20).toFixed(1)} MiB)`);
         },
       });
       const files = manifestFiles(bundle.manifest);

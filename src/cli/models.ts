@@ -3,6 +3,7 @@ import { Head3dError } from '../core/errors.js';
 import { formatDuration } from '../core/output.js';
 import type { WrittenBundle } from '../generate/diffportrait360/bundle-writer.js';
 import { FULL_CONFIG, TINY_CONFIG } from '../generate/diffportrait360/config.js';
+import { registerModelsVerify } from './models-verify.js';
 import { nonNegativeInteger } from './options.js';
 import { outputFor } from './program.js';
 
@@ -99,6 +100,7 @@ export function registerModels(program: Command): void {
       }
     });
 
+  registerModelsVerify(models);
   for (const command of models.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');
 }
 

@@ -72,8 +72,10 @@ export async function loadBundle(dirArg: string, options: LoadBundleOptions = {}
   checkManifest(dirArg, manifest);
   const files = manifestFiles(manifest);
   const hashed: string[] = [];
-  for (const file of files) {
-    const path = checkFile(dirArg, dir, file);
+  // Sizes first (cheap, and what a truncated copy fails), then the digests.
+  const paths = files.map((file) => checkFile(dirArg, dir, file));
+  for (const [i, file] of files.entries()) {
+    const path = paths[i];
     if (verify === 'all' || (verify === 'small' && file.bytes < SMALL_FILE_BYTES)) {
       options.onHash?.(file.file, file.bytes);
       const digest = await sha256File(path);
