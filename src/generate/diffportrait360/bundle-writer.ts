@@ -149,6 +149,14 @@ export async function writeBundle(out: string, options: WriteBundleOptions): Pro
   checkBundleOutput(out, options.force);
   const finalDir = resolve(out);
   await mkdir(dirname(finalDir), { recursive: true });
+  // A write killed before its rename leaves a hidden temporary folder (GBs at full size): remove those of dead processes.
+  for (const stale of await leftoverTemporaries(finalDir)) {
+    const pid = Number(/\.tmp-(\d+)-[0-9a-f]+$/.exec(stale)?.[1]);
+    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) {
+      progress(`models: removing ${basename(stale)} left by an interrupted write`);
+      await rm(stale, { recursive: true, force: true });
+    }
+  }
   const tmp = temporarySibling(finalDir, 'tmp');
   try {
     await mkdir(join(tmp, 'graphs'), { recursive: true });
@@ -222,6 +230,15 @@ async function replaceFolder(from: string, to: string): Promise<void> {
     throw error;
   }
   await rm(old, { recursive: true, force: true });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Leftover temporary folders of interrupted writes beside `out` (for cleanup tools and tests). */

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,7 @@ import { CLIP_POSITION_IDS_KEY, clipTextStateDictKeys } from '../../../src/gener
 import { expectedStateDictKeys } from '../../../src/generate/diffportrait360/networks/graphs.js';
 import { GraphBuilder } from '../../../src/generate/diffportrait360/onnx/graph-builder.js';
 import { RandomWeights } from '../../../src/generate/diffportrait360/onnx/random-weights.js';
+import { renderSyntheticHints } from '../../../src/generate/diffportrait360/synthetic-hints.js';
 import { type Dim, type ModelKind, graphSignature } from '../../../src/generate/diffportrait360/signatures.js';
 import { type CliResult, isOneLineUserError, runCli } from '../../helpers/cli.js';
 
@@ -130,6 +132,23 @@ describe('head3d models', () => {
     expectUserError(await head3d('models', 'random', '--tiny', '-o', out), /already exists/);
   });
 
+  it('renders synthetic hints on PanoHead\'s orbit: face at frame 0, hair at frame 16, profiles at 8 and 24', () => {
+    const size = 48;
+    const hints = renderSyntheticHints({ size });
+    expect(hints).toHaveLength(32);
+    const pixel = (k: number, x: number, y: number): number[] => Array.from(hints[k]!.data.subarray((y * size + x) * 4, (y * size + x) * 4 + 4));
+    const centre = (k: number) => pixel(k, size / 2, size / 2);
+    const brightness = (p: number[]) => p[0]! + p[1]! + p[2]!;
+    expect(pixel(0, 0, 0)).toEqual([120, 86, 62, 255]); // background
+    expect(centre(0)[3]).toBe(255);
+    expect(brightness(centre(0))).toBeGreaterThan(400); // skin
+    expect(brightness(centre(16))).toBeLessThan(200); // hair
+    // Frame 8 sees the subject's left side: the nose points to image left, so the face side is left.
+    const leftVsRight = (k: number) => brightness(pixel(k, Math.round(size * 0.3), Math.round(size * 0.45))) - brightness(pixel(k, Math.round(size * 0.7), Math.round(size * 0.45)));
+    expect(leftVsRight(8)).toBeGreaterThan(100);
+    expect(leftVsRight(24)).toBeLessThan(-100);
+  });
+
   it('gives one-line errors for bad arguments', async () => {
     const both = await head3d('models', 'random', '--tiny', '--full', '-o', join(dir, 'x'));
     expect(both.code).toBe(2);
@@ -187,12 +206,16 @@ describe('head3d models', () => {
     const hints = join(dir, 'hints32');
     if (!existsSync(hints)) await writeHintFolder(hints, 32);
     const out = join(dir, 'converted');
+    // A temporary folder left by a killed writer (its process is gone) is cleaned up.
+    const stale = join(dir, `.converted.tmp-${spawnSync('true').pid}-0badc0de`);
+    await mkdir(join(stale, 'graphs'), { recursive: true });
     const checkpoints = { back: syntheticCheckpoint('back', 1), orbit: syntheticCheckpoint('orbit', 2) };
     // DDPM buffers and position_ids are accepted though no graph uses them.
     expect(checkpoints.orbit.tensors.has(DDPM_BUFFER_KEYS[0])).toBe(true);
     expect(clipTextStateDictKeys(TINY_CONFIG).some((k) => k.key === CLIP_POSITION_IDS_KEY)).toBe(true);
     const written = await convertBundle(out, { config: TINY_CONFIG, checkpoints, hintsDir: hints, unetGraphs: stubUnetGraphs, unetKeys: expectedStateDictKeys, hashCheckpoints: false });
     const bundle = await loadBundle(written.dir, { verify: 'all' });
+    expect(existsSync(stale)).toBe(false);
     expect(bundle.manifest.source.kind).toBe('converted');
     const hint = await sharp(bundle.hintPaths()[5]!).raw().toBuffer({ resolveWithObject: true });
     expect([hint.info.width, hint.info.height, hint.info.channels]).toEqual([64, 64, 3]);
