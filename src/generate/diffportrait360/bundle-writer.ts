@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, statfs, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Head3dError } from '../../core/errors.js';
 import { PANOHEAD_ORBIT_FRAMES } from '../../core/camera.js';
@@ -157,6 +157,7 @@ export async function writeBundle(out: string, options: WriteBundleOptions): Pro
       await rm(stale, { recursive: true, force: true });
     }
   }
+  await checkFreeSpace(dirname(finalDir), estimateBundleBytes(config, options.unetGraphs));
   const tmp = temporarySibling(finalDir, 'tmp');
   try {
     await mkdir(join(tmp, 'graphs'), { recursive: true });
@@ -230,6 +231,31 @@ async function replaceFolder(from: string, to: string): Promise<void> {
     throw error;
   }
   await rm(old, { recursive: true, force: true });
+}
+
+/** Bytes of float32 weights in all runtime graphs of both models (the bundle's size within ~1%). */
+export function estimateBundleBytes(config: DiffPortrait360Config, unetGraphs: GraphFactory): number {
+  let values = 0;
+  for (const model of MODEL_KINDS) {
+    for (const graph of RUNTIME_GRAPHS) for (const p of bundleGraph(config, model, graph, unetGraphs).params) values += p.shape.reduce((a, b) => a * b, 1);
+  }
+  return 4 * values;
+}
+
+async function checkFreeSpace(dir: string, bytes: number): Promise<void> {
+  let free: number;
+  try {
+    const stats = await statfs(dir);
+    free = stats.bavail * stats.bsize;
+  } catch {
+    return; // no statfs here: let the write fail with ENOSPC if it must
+  }
+  // The clip_text graph (scratch) and the small files come on top of the weights.
+  const needed = bytes * 1.05 + 2 ** 30;
+  if (free < needed) {
+    const gb = (n: number) => `${(n / 1e9).toFixed(1)} GB`;
+    throw new Head3dError(`the bundle needs about ${gb(needed)} in ${dir}, only ${gb(free)} is free`, { hint: 'free some space or write the bundle to another disk' });
+  }
 }
 
 function processAlive(pid: number): boolean {

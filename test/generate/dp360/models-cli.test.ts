@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { Head3dError } from '../../../src/core/errors.js';
 import { type Bundle, MODEL_KINDS, RUNTIME_GRAPHS, loadBundle, readBundleContext } from '../../../src/generate/diffportrait360/bundle.js';
-import { type GraphFactory, emptyPromptContext, leftoverTemporaries } from '../../../src/generate/diffportrait360/bundle-writer.js';
+import { type GraphFactory, emptyPromptContext, estimateBundleBytes, leftoverTemporaries } from '../../../src/generate/diffportrait360/bundle-writer.js';
 import { openCheckpoint } from '../../../src/generate/diffportrait360/checkpoint/index.js';
 import { TINY_CONFIG } from '../../../src/generate/diffportrait360/config.js';
 import {
@@ -18,7 +18,7 @@ import {
   expectedCheckpointKeys,
 } from '../../../src/generate/diffportrait360/convert-bundle.js';
 import { CLIP_POSITION_IDS_KEY, clipTextStateDictKeys } from '../../../src/generate/diffportrait360/networks/clip-text.js';
-import { expectedStateDictKeys } from '../../../src/generate/diffportrait360/networks/graphs.js';
+import { buildGraph, expectedStateDictKeys } from '../../../src/generate/diffportrait360/networks/graphs.js';
 import { GraphBuilder } from '../../../src/generate/diffportrait360/onnx/graph-builder.js';
 import { RandomWeights } from '../../../src/generate/diffportrait360/onnx/random-weights.js';
 import { renderSyntheticHints } from '../../../src/generate/diffportrait360/synthetic-hints.js';
@@ -105,6 +105,10 @@ describe('head3d models', () => {
     const bundle = await loadBundle(out, { verify: 'all' });
     expect(bundle.manifest.source).toEqual({ kind: 'random', seed: 3 });
     expect(bundle.manifest.hintSource).toMatch(/^synthetic/);
+    const graphBytes = Object.values(bundle.manifest.graphs).reduce((n, g) => n + g.bytes + (g.externalData?.bytes ?? 0), 0);
+    const estimate = estimateBundleBytes(TINY_CONFIG, buildGraph);
+    expect(graphBytes / estimate).toBeGreaterThan(1);
+    expect(graphBytes / estimate).toBeLessThan(1.1);
     const hint = await sharp(bundle.hintPaths()[16]!).metadata();
     expect([hint.width, hint.height, hint.channels]).toEqual([64, 64, 3]);
     for (const model of MODEL_KINDS) {
