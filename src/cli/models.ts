@@ -38,7 +38,7 @@ export function registerModels(program: Command): void {
     .description('write a bundle with seeded random weights and synthetic camera hints (for tests and benchmarks; its views are noise)')
     .requiredOption('-o, --output <bundle>', 'bundle folder to write')
     .addOption(new Option('--tiny', 'tiny networks, 64² images (default; about 300 MB)').conflicts('full'))
-    .addOption(new Option('--full', 'full-size networks, 512² images (~20 GB of fp32 weights)').conflicts('tiny'))
+    .addOption(new Option('--full', 'full-size networks, 512² images (27.5 GB of fp32 weights)').conflicts('tiny'))
     .option('--seed <n>', 'seed of the random weights', nonNegativeInteger, 1)
     .option('--force', 'replace an existing bundle folder')
     .action(async (options: RandomCliOptions, command: Command) => {

@@ -27,7 +27,7 @@ export const RANDOM_WEIGHT_SCALES: Record<RandomBundleSize, Omit<RandomWeightOpt
 export const RANDOM_BUNDLE_DEFAULTS = { size: 'tiny' as RandomBundleSize, seed: 1 };
 
 export interface RandomBundleOptions {
-  /** 'tiny' (TINY_CONFIG, 64² images, about 300 MB) or 'full' (FULL_CONFIG, ~20 GB). Default tiny. */
+  /** 'tiny' (TINY_CONFIG, 64² images, about 300 MB) or 'full' (FULL_CONFIG, 27.5 GB). Default tiny. */
   size?: RandomBundleSize;
   /** Seed of every weight (each model gets its own stream). Default 1. */
   seed?: number;
