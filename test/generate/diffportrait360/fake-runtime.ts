@@ -14,7 +14,11 @@ export interface FakeCall {
   feeds: Record<string, Float32Array>;
 }
 
-const sum = (a: Float32Array) => a.reduce((s, v) => s + v, 0);
+const sum = (a: Float32Array) => {
+  let total = 0;
+  for (let i = 0; i < a.length; i++) total += a[i];
+  return total;
+};
 
 /** The fake ε of the cond pass: depends on x, the banks and the residuals (all frame by frame). */
 export function fakeEpsCond(x: Float32Array, bankSum: number, controlPerFrame: number[], frameLength: number): Float32Array {
@@ -35,7 +39,7 @@ export class FakeRuntime implements DiffusionRuntime {
   readonly provider = 'fake';
   readonly calls: FakeCall[] = [];
   readonly released: (ModelKind | undefined)[] = [];
-  constructor(readonly config: DiffPortrait360Config = TINY_CONFIG) {}
+  constructor(readonly config: DiffPortrait360Config = TINY_CONFIG, private readonly keepFeeds = true) {}
 
   async run(model: ModelKind, graph: GraphName, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
     const signature = graphSignature(this.config, model, graph);
@@ -44,7 +48,7 @@ export class FakeRuntime implements DiffusionRuntime {
     const dims: Record<string, number[]> = {};
     for (const [name, t] of Object.entries(feeds)) {
       dims[name] = [...t.dims];
-      if (t.type === 'float32') copies[name] = new Float32Array(t.data as Float32Array);
+      if (t.type === 'float32' && this.keepFeeds) copies[name] = new Float32Array(t.data as Float32Array);
     }
     const ts = feeds.timestep?.data as BigInt64Array | undefined;
     this.calls.push({ model, graph, dims, feeds: copies, timestep: ts ? Number(ts[0]) : undefined });
@@ -91,10 +95,11 @@ export class FakeRuntime implements DiffusionRuntime {
         const hint = feeds.hint.data as Float32Array;
         const per = hint.length / b;
         const out: Record<string, Tensor> = {};
+        const means = Array.from({ length: b }, (_, k) => sum(hint.subarray(k * per, (k + 1) * per)) / per);
         for (const s of controlShapes(c)) {
           const len = s.shape[0] * s.shape[1] * s.shape[2];
           const data = new Float32Array(b * len);
-          for (let k = 0; k < b; k++) data.fill(sum(hint.subarray(k * per, (k + 1) * per)) / per, k * len, (k + 1) * len);
+          for (let k = 0; k < b; k++) data.fill(means[k], k * len, (k + 1) * len);
           out[s.name] = f32(data, [b, ...s.shape]);
         }
         return out;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createImage } from '../../../src/core/image.js';
 import { DEFAULT_SAMPLER } from '../../../src/generate/diffportrait360/bundle-manifest.js';
-import { TINY_CONFIG, latentSize } from '../../../src/generate/diffportrait360/config.js';
+import { FULL_CONFIG, TINY_CONFIG, latentSize } from '../../../src/generate/diffportrait360/config.js';
 import { type GenerateProgress, generateViews } from '../../../src/generate/diffportrait360/generate-views.js';
 import { ddimStep, guidedEpsilon } from '../../../src/generate/diffportrait360/sampler/ddim.js';
 import { ddimSchedule } from '../../../src/generate/diffportrait360/sampler/schedule.js';
@@ -163,4 +163,19 @@ describe('CFG and DDIM inside the driver', () => {
     expect(first(runtime)).not.toEqual(first(plain));
     await expect(generateViews(fakeModels(), new FakeRuntime(), { crop: portrait(64), noiseFrames: frames.slice(1) }, { steps: 2 })).rejects.toThrow(/31 frames/);
   });
+});
+
+describe('full-size shapes', () => {
+  it('drives the full-size graph signatures (one step, fake runtime)', async () => {
+    const runtime = new FakeRuntime(FULL_CONFIG, false);
+    const result = await generateViews(fakeModels(DEFAULT_SAMPLER, FULL_CONFIG), runtime, { crop: portrait(512) }, { steps: 1 });
+    expect(result.frames).toHaveLength(32);
+    expect(result.frames[0].width).toBe(512);
+    const cond = runtime.calls.find((c) => c.model === 'orbit' && c.graph === 'unet_cond')!;
+    expect(cond.dims.x).toEqual([8, 4, 64, 64]);
+    expect(cond.dims.bank_00).toEqual([1, 2 * 4096, 320]);
+    expect(cond.dims.bank_06).toEqual([1, 2 * 64, 1280]);
+    expect(cond.dims.ctrl_mid).toEqual([8, 1280, 8, 8]);
+    expect(cond.dims.context).toEqual([1, 77, 768]);
+  }, 120_000);
 });
