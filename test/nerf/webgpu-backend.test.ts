@@ -7,6 +7,7 @@ import { readTransformsJson } from '../../src/core/transforms-json.js';
 import { renderViews } from '../../src/eval/render-views.js';
 import type { AdamSettings, BackendSetup } from '../../src/nerf/backends/backend.js';
 import { CpuBackend } from '../../src/nerf/backends/cpu/cpu-backend.js';
+import { createBackend } from '../../src/nerf/backends/create-backend.js';
 import { readFloats, storageBuffer, uniformBuffer, uploadBuffer } from '../../src/nerf/backends/webgpu/buffers.js';
 import { type GpuContext, acquireGpu } from '../../src/nerf/backends/webgpu/device.js';
 import { compileKernel, dispatch } from '../../src/nerf/backends/webgpu/pipelines.js';
@@ -26,9 +27,12 @@ import { texturedSphere } from '../helpers/procedural.js';
  * The WebGPU fit backend against the CPU backend (the reference) on whatever adapter
  * acquireGpu picks — in CI Mesa's llvmpipe, so the field is tiny (its kernels compile in seconds
  * there). With the same seed both backends draw the same rays (WebGpuBackend draws them as
- * CpuBackend(1) does), so a step can be compared number for number. Measured on llvmpipe: Adam
- * max error 1 ulp-ish (see the printed numbers), squared error of a step within 1e-7 relative,
- * parameters within 5e-7 after three steps of lr 1e-2.
+ * CpuBackend(1) does), so a step can be compared number for number. Tolerances and what llvmpipe
+ * measured (printed at the end): Adam kernel parameters within 1e-4·lr (6e-6·lr), moments 1e-6
+ * relative (1e-7); a step's squared error 1e-5 relative (≤ 5e-7); after five steps parameters
+ * within 1e-2·lr (7e-4·lr) and moments 1e-3 relative (1e-5); occupancy densities 1e-5 (3e-6);
+ * rendered pixels 1e-4 absolute (1e-6); a 60-step fit the same held-out PSNR within 0.5 dB
+ * (identical to 0.01 dB). The margins are for GPUs, whose exp and division may round differently.
  */
 
 // Level resolutions 4, 9, 19: two dense levels and one hashed into 1024 entries.
@@ -86,6 +90,18 @@ describe('WebGPU fit backend matches the CPU backend', () => {
     gpu?.device.destroy();
   });
 
+  it('createBackend: cpu, webgpu on any adapter, auto only on a hardware GPU', async () => {
+    const cpu = await createBackend('cpu', 1);
+    expect(cpu.name).toBe('cpu');
+    await cpu.close();
+    const webgpu = await createBackend('webgpu');
+    expect(webgpu.name).toBe('webgpu');
+    await webgpu.close();
+    const auto = await createBackend('auto', 1);
+    expect(auto.name).toBe(gpu.kind === 'gpu' ? 'webgpu' : 'cpu');
+    await auto.close();
+  });
+
   it('Adam kernel matches adamStep (random inputs; hash entries with zero gradient skipped)', async () => {
     const d = gpu.device;
     const n = 5000, encodingSize = 3000, step = 3;
@@ -108,9 +124,9 @@ describe('WebGPU fit backend matches the CPU backend', () => {
     const cpuParams = params.slice(), cpuM = m.slice(), cpuV = v.slice();
     adamStep(cpuParams, cpuM, cpuV, [grads.slice()], 0, n, encodingSize, step, settings);
     // Every step moves a parameter by about lr·m̂/√v̂, so parameter errors are stated relative to lr.
-    expect(record('adamParamsVsLr', maxAbs(gotParams, cpuParams) / settings.learningRate)).toBeLessThan(1e-4);
-    expect(record('adamM', maxAbs(gotM, cpuM) / maxOf(cpuM))).toBeLessThan(1e-6);
-    expect(record('adamV', maxAbs(gotV, cpuV) / maxOf(cpuV))).toBeLessThan(1e-6);
+    expect(record('adamKernelParamsVsLr', maxAbs(gotParams, cpuParams) / settings.learningRate)).toBeLessThan(1e-4);
+    expect(record('adamKernelM', maxAbs(gotM, cpuM) / maxOf(cpuM))).toBeLessThan(1e-6);
+    expect(record('adamKernelV', maxAbs(gotV, cpuV) / maxOf(cpuV))).toBeLessThan(1e-6);
     expect(maxOf(gotGrads)).toBe(0);
     for (let i = 0; i < encodingSize; i++) {
       if (grads[i] !== 0) continue;

@@ -59,7 +59,7 @@ export class GpuField {
     readonly device: GPUDevice,
     readonly config: FieldConfig,
     readonly layout: GpuFieldLayout,
-    readonly kernels: Record<'encodeForward' | 'encodeBackward' | 'mlpForward' | 'mlpBackward' | 'weightGradient' | 'weightReduce' | 'compositeForward' | 'compositeBackward', Kernel>,
+    readonly kernels: Record<'encodeForward' | 'encodeBackward' | 'mlpForward' | 'densityForward' | 'mlpBackward' | 'weightGradient' | 'weightReduce' | 'compositeForward' | 'compositeBackward', Kernel>,
   ) {}
 
   /** Compiles every kernel, one after another (so each compile time is its own). */
@@ -70,6 +70,7 @@ export class GpuField {
       encodeForward: hashEncodeForwardWgsl(layout, F),
       encodeBackward: hashEncodeBackwardWgsl(layout, F),
       mlpForward: mlpForwardWgsl(config, layout),
+      densityForward: mlpForwardWgsl(config, layout, { densityOnly: true }),
       mlpBackward: mlpBackwardWgsl(config, layout),
       weightGradient: weightGradientWgsl(layout),
       weightReduce: weightReduceWgsl(),
@@ -102,6 +103,11 @@ export class GpuField {
   /** Density and colour MLPs after `encodeForward`: fills the tape and (σ, r, g, b). */
   mlpForward(pass: GPUComputePassEncoder, params: GPUBuffer, b: SampleBuffers, count: number): void {
     dispatch(this.device, pass, this.kernels.mlpForward, [uniformBuffer(this.device, [count]), params, b.dirs, b.tape, b.out], groups(count));
+  }
+
+  /** Density MLP only after `encodeForward`: (σ, 0, 0, 0) per sample into `b.out`, the tape's MLP part untouched. */
+  densityForward(pass: GPUComputePassEncoder, params: GPUBuffer, b: SampleBuffers, count: number): void {
+    dispatch(this.device, pass, this.kernels.densityForward, [uniformBuffer(this.device, [count]), params, b.tape, b.out], groups(count));
   }
 
   /**

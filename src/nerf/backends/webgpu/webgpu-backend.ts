@@ -143,6 +143,7 @@ export class WebGpuBackend implements FitBackend {
     batch.add([centre[0], centre[1], s.config.boundsMin[2] - 1, 0, 0, 1], 0.5, [0, 0, 0], [0, 0, 0]);
     s.grid.occupied.set(occupied);
     batch.compact(Uint32Array.from([0, 1]));
+    await this.readBatch(this.submitBatch(batch, null, true), 1);
     await this.readBatch(this.submitBatch(batch, { loss: 0, lossScale: 0 }), 1);
     const encoder = d.createCommandEncoder();
     const pass = encoder.beginComputePass();
@@ -206,12 +207,13 @@ export class WebGpuBackend implements FitBackend {
   }
 
   /**
-   * Uploads a batch and records its kernels: field forward, compositing with the loss, and — when
+   * Uploads a batch and records its kernels: field forward (or density only: then the composite
+   * colours are meaningless but the used-sample counts exact), compositing with the loss, and — when
    * training — compositing backward and the field's backward pass into the gradients. Returns a
    * staging buffer that will hold the rays' composites (4 floats each) then their used-sample
    * counts (u32 pairs of ranges), once the queue gets there.
    */
-  private submitBatch(batch: RayBatch, train: { loss: 0 | 1; lossScale: number } | null): GPUBuffer {
+  private submitBatch(batch: RayBatch, train: { loss: 0 | 1; lossScale: number } | null, densityOnly = false): GPUBuffer {
     const d = this.device;
     const field = this.field!;
     const b = this.ensureBuffers(batch.samples, batch.rays);
@@ -228,7 +230,8 @@ export class WebGpuBackend implements FitBackend {
     const pass = encoder.beginComputePass();
     if (n > 0) {
       field.encodeForward(pass, this.params!, b, n);
-      field.mlpForward(pass, this.params!, b, n);
+      if (densityOnly) field.densityForward(pass, this.params!, b, n);
+      else field.mlpForward(pass, this.params!, b, n);
     }
     const settings = uniformBuffer(d, [rays, train?.loss ?? 0, f32Bits(train?.lossScale ?? 0), f32Bits(this.setupState!.march.minTransmittance)]);
     const rayBuffers = { ...b, deltas: b.sampleDeltas };
@@ -270,7 +273,7 @@ export class WebGpuBackend implements FitBackend {
     // could not know), then the packed samples that count run forward, loss and backward.
     const flush = async () => {
       if (batch.rays === 0) return;
-      const probe = await this.readBatch(this.submitBatch(batch, null), batch.rays);
+      const probe = await this.readBatch(this.submitBatch(batch, null, true), batch.rays);
       batch.compact(probe.ranges);
       pending.push({ staging: this.submitBatch(batch, train), rays: batch.rays, target: batch.target64.slice(0, batch.rays * 3) });
       batch.clear();
@@ -355,16 +358,15 @@ export class WebGpuBackend implements FitBackend {
     this.check();
   }
 
-  /** (σ, r, g, b) of `count` unit points (view direction 0, which σ does not depend on). */
+  /** (σ, 0, 0, 0) of `count` unit points. */
   private async densities(units: Float32Array, count: number): Promise<Float32Array> {
     const d = this.device;
     const b = this.ensureBuffers(count, 1);
     d.queue.writeBuffer(b.units, 0, units, 0, count * 3);
     const encoder = d.createCommandEncoder();
-    encoder.clearBuffer(b.dirs, 0, count * 12);
     const pass = encoder.beginComputePass();
     this.field!.encodeForward(pass, this.params!, b, count);
-    this.field!.mlpForward(pass, this.params!, b, count);
+    this.field!.densityForward(pass, this.params!, b, count);
     pass.end();
     const staging = d.createBuffer({ size: count * 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     encoder.copyBufferToBuffer(b.out, 0, staging, 0, count * 16);

@@ -15,12 +15,17 @@ function maxWidth(layout: GpuFieldLayout): number {
  * after the encoding: reads the encoded features from the tape, writes every activation back to
  * it, and writes (σ, r, g, b) per sample.
  * Bindings: 0 uniform {count}, 1 params, 2 dirs (vec3 per sample), 3 tape (rw), 4 out (vec4 per sample).
+ * With `densityOnly` only the density MLP runs (no tape writes) and out gets (σ, 0, 0, 0): the
+ * cheap pass that finds where rays terminate, and the occupancy update.
+ * Bindings then: 0 uniform {count}, 1 params, 2 tape (read), 3 out.
  */
-export function mlpForwardWgsl(config: FieldConfig, layout: GpuFieldLayout): string {
+export function mlpForwardWgsl(config: FieldConfig, layout: GpuFieldLayout, options: { densityOnly?: boolean } = {}): string {
   const W = maxWidth(layout);
+  const densityOnly = options.densityOnly ?? false;
   const body: string[] = [];
   body.push(`for (var c = 0u; c < ${layout.encodedWidth}u; c++) { x[c] = tape[t + c]; }`);
-  layout.layers.forEach((layer, i) => {
+  const layers = densityOnly ? layout.layers.slice(0, layout.densityLayerCount) : layout.layers;
+  layers.forEach((layer, i) => {
     const last = i === layout.densityLayerCount - 1 || i === layout.layers.length - 1;
     const bias = layer.offset + layer.inputs * layer.outputs;
     const out = layout.layerOutputOffsets[i];
@@ -31,10 +36,12 @@ export function mlpForwardWgsl(config: FieldConfig, layout: GpuFieldLayout): str
     for (var c = 0u; c < ${layer.inputs}u; c++) { sum += params[w + c] * x[c]; }
     ${last ? '' : 'sum = max(sum, 0.0);'}
     y[r] = sum;
-    tape[t + ${out}u + r] = sum;
+    ${densityOnly ? '' : `tape[t + ${out}u + r] = sum;`}
   }
   for (var c = 0u; c < ${layer.outputs}u; c++) { x[c] = y[c]; }`);
-    if (i === layout.densityLayerCount - 1) {
+    if (i === layout.densityLayerCount - 1 && densityOnly) {
+      body.push(`out[s] = vec4<f32>(exp(min(x[0], ${MAX_LOG_DENSITY})), 0.0, 0.0, 0.0);`);
+    } else if (i === layout.densityLayerCount - 1) {
       const g = config.geometryFeatures;
       body.push(`let log_density = x[0];
   let d = vec3<f32>(dirs[s * 3u], dirs[s * 3u + 1u], dirs[s * 3u + 2u]);
@@ -42,7 +49,7 @@ export function mlpForwardWgsl(config: FieldConfig, layout: GpuFieldLayout): str
   for (var c = 0u; c < ${layout.shWidth}u; c++) { tape[t + ${layout.shOffset}u + c] = x[${g}u + c]; }`);
     }
   });
-  body.push(`var rgb = vec3<f32>(0.0);
+  if (!densityOnly) body.push(`var rgb = vec3<f32>(0.0);
   for (var k = 0u; k < 3u; k++) {
     let v = 1.0 / (1.0 + exp(-x[k]));
     tape[t + ${layout.rgbOffset}u + k] = v;
@@ -53,9 +60,10 @@ export function mlpForwardWgsl(config: FieldConfig, layout: GpuFieldLayout): str
 struct Uniforms { count: u32 }
 @group(0) @binding(0) var<uniform> uniforms: Uniforms;
 @group(0) @binding(1) var<storage, read> params: array<f32>;
-@group(0) @binding(2) var<storage, read> dirs: array<f32>;
+${densityOnly ? `@group(0) @binding(2) var<storage, read> tape: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;` : `@group(0) @binding(2) var<storage, read> dirs: array<f32>;
 @group(0) @binding(3) var<storage, read_write> tape: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;`}
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   let s = id.x;
