@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -23,7 +23,7 @@ import { GraphBuilder } from '../../../src/generate/diffportrait360/onnx/graph-b
 import { RandomWeights } from '../../../src/generate/diffportrait360/onnx/random-weights.js';
 import { renderSyntheticHints } from '../../../src/generate/diffportrait360/synthetic-hints.js';
 import { type Dim, type ModelKind, graphSignature } from '../../../src/generate/diffportrait360/signatures.js';
-import { type CliResult, isOneLineUserError, runCli } from '../../helpers/cli.js';
+import { type CliResult, REPO_ROOT, isOneLineUserError, runCli } from '../../helpers/cli.js';
 
 const head3d = (...args: string[]): Promise<CliResult> => runCli(args, { timeoutMs: 300_000 });
 
@@ -206,6 +206,21 @@ describe('head3d models', () => {
     ).rejects.toThrow(/holds 31 images, expected 32/);
   });
 
+  it('convert (CLI) reads torch checkpoints and refuses one of another model with the list of differences', async () => {
+    const hints = join(dir, 'hints32');
+    if (!existsSync(hints)) await writeHintFolder(hints, 32);
+    const fixture = join(REPO_ROOT, 'test/fixtures/dp360/converter-fixture.pt');
+    const copy = join(dir, 'other.pt');
+    await copyFile(fixture, copy);
+    const out = join(dir, 'cli-refused');
+    const result = await head3d('--quiet', 'models', 'convert', '--config', 'tiny', '--back', fixture, '--orbit', copy, '--hints', hints, '-o', out);
+    expectUserError(result, /^head3d: checkpoint .*converter-fixture\.pt does not fit the back model: \d+ missing \(.*\); \d+ unexpected \(.*\); 2 with the wrong shape \(model\.diffusion_model\.input_blocks\.0\.0\.weight: \[2,3,3,3\], expected \[32,4,3,3\], /);
+    expect(existsSync(out)).toBe(false);
+    // Too few hints are refused first, naming the folder.
+    if (!existsSync(join(dir, 'hints31'))) await writeHintFolder(join(dir, 'hints31'), 31);
+    expectUserError(await head3d('--quiet', 'models', 'convert', '--back', fixture, '--orbit', copy, '--hints', join(dir, 'hints31'), '-o', out), /hint folder .*hints31/);
+  });
+
   it('convert takes VAE, CLIP and context from each checkpoint and resizes the hints', async () => {
     const hints = join(dir, 'hints32');
     if (!existsSync(hints)) await writeHintFolder(hints, 32);
@@ -241,6 +256,17 @@ describe('head3d models', () => {
 
   const FIXTURES = '/work/scratch-ref/out';
   const fixtureManifest = join(FIXTURES, 'manifest.json');
+  it.skipIf(!existsSync(fixtureManifest))(
+    `convert (CLI) refuses the tiny torch checkpoints, built without CLIP, listing the missing cond_stage_model keys (needs ${FIXTURES})`,
+    async () => {
+      const hints = join(dir, 'hints32');
+      if (!existsSync(hints)) await writeHintFolder(hints, 32);
+      const result = await head3d('--quiet', 'models', 'convert', '--config', 'tiny', '--back', join(FIXTURES, 'tiny-back.pt'), '--orbit', join(FIXTURES, 'tiny-orbit.pt'), '--hints', hints, '-o', join(dir, 'no-clip'));
+      expectUserError(result, /^head3d: checkpoint .*tiny-back\.pt does not fit the back model: 37 missing \(cond_stage_model\.transformer\.text_model\./);
+      expect(result.stderr).not.toMatch(/unexpected|wrong shape/);
+    },
+  );
+
   it.skipIf(!existsSync(fixtureManifest))(
     `convert accepts the tiny torch checkpoints (strict keys) and its VAE graphs match torch (needs ${FIXTURES} from scripts/reference/make_tiny_fixtures.py)`,
     async () => {
