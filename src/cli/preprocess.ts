@@ -44,11 +44,13 @@ export function registerPreprocess(program: Command): void {
         const seconds = (performance.now() - started) / 1000;
         const { yawDeg, pitchDeg, rollDeg } = result.angles;
         out.result(
-          `${result.facesFound === 1 ? '1 face' : `${result.facesFound} faces (used the central one)`}; camera yaw ${yawDeg.toFixed(1)}°, pitch ${pitchDeg.toFixed(1)}°, roll ${rollDeg.toFixed(1)}°; ${formatDuration(seconds)}\n` +
+          `${facesSummary(result.facesFound, result.face.box)}; camera yaw ${yawDeg.toFixed(1)}°, pitch ${pitchDeg.toFixed(1)}°, roll ${rollDeg.toFixed(1)}°; ${formatDuration(seconds)}\n` +
+            result.warnings.map((w) => `  warning: ${w}\n`).join('') +
             Object.values(result.files).map((f) => `  ${f}`).join('\n'),
           {
             files: result.files,
             facesFound: result.facesFound,
+            warnings: result.warnings,
             faceBox: result.face.box,
             camera: { yawDeg, pitchDeg, rollDeg, cam2world: result.camera.cam2world },
             outsideFraction: result.outsideFraction,
@@ -59,4 +61,11 @@ export function registerPreprocess(program: Command): void {
         models.dispose();
       }
     });
+}
+
+/** "1 face found" or "3 faces found, used the one of 212 px at 340,410" (see `chooseFace`). */
+function facesSummary(found: number, box: [number, number, number, number]): string {
+  if (found === 1) return '1 face found';
+  const [x, y, w, h] = box;
+  return `${found} faces found, used the one of ${Math.round(Math.max(w, h))} px at ${Math.round(x + w / 2)},${Math.round(y + h / 2)}`;
 }

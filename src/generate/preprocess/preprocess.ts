@@ -43,8 +43,14 @@ export interface PreprocessResult {
   camera: Camera;
   /** The camera's yaw, pitch and roll on the sphere (see `CameraAngles` for the signs). */
   angles: CameraAngles;
-  /** Faces the detector found; the chosen one is `face`. */
+  /** Faces the detector found; the chosen one is `face` (see `chooseFace`). */
   facesFound: number;
+  /**
+   * Things a person should check in overlay.png; the crop was made. Now one: the face is small in
+   * the picture (its side under 12 % of the image's longer side), where a subject's face may have
+   * gone unseen and a smaller one (a picture in the picture, a bystander) been taken instead.
+   */
+  warnings: string[];
   face: DetectedFace;
   pose: HeadPose;
   /** The crop square in source pixels (after expansion to PanoHead's 563 layout). */
@@ -56,8 +62,8 @@ export interface PreprocessResult {
 }
 
 /**
- * Turns a portrait into DiffPortrait360's input: finds the face (the one nearest the centre among
- * the large ones), fits the head pose, cuts PanoHead's 563-layout crop at `size`², mattes it and
+ * Turns a portrait into DiffPortrait360's input: finds the face (the largest, or among faces
+ * nearly as large the one nearest the centre), fits the head pose, cuts PanoHead's 563-layout crop at `size`², mattes it and
  * derives the PanoHead camera. Throws a Head3dError for no face, a face too small or a pose beyond
  * the limits.
  *
@@ -129,7 +135,14 @@ export async function preprocessImage(source: RgbaImage, models: FaceModels, opt
   const camera: Camera = { intrinsics: normalisedIntrinsics(PANOHEAD_FOCAL, settings.size, settings.size), cam2world };
   // Drawn on the detection image (at most detectionSize across), not the full-size source: it is only looked at.
   const overlay = await drawOverlay(detectionImage, source.width, source.height, face, cropCorners(quad), cropCorners(cropSquare));
-  return { crop, camera, angles, facesFound: faces.length, face, pose, cropSquare, outsideFraction, overlay };
+  const warnings: string[] = [];
+  if (faceSide < SMALL_FACE_FRACTION * Math.max(source.width, source.height)) {
+    warnings.push(
+      `the face used is small in the picture (${Math.round(faceSide)} px in ${source.width}×${source.height}); ` +
+        'check overlay.png that it is the subject, and if not, crop the photo around the subject',
+    );
+  }
+  return { crop, camera, angles, facesFound: faces.length, warnings, face, pose, cropSquare, outsideFraction, overlay };
 }
 
 /** Files written by `preprocess`, by role. */
@@ -206,6 +219,7 @@ export async function preprocess(
       camera_pitch_deg: round(result.angles.pitchDeg),
       camera_roll_deg: round(result.angles.rollDeg),
       faces_found: result.facesFound,
+      warnings: result.warnings,
       face_box: result.face.box.map(round),
       crop_square: { centre: result.cropSquare.centre.map(round), side: round(result.cropSquare.side), x_axis: result.cropSquare.xAxis.map((v) => round(v, 6)) },
       outside_fraction: round(result.outsideFraction, 4),
@@ -216,12 +230,19 @@ export async function preprocess(
   return { ...result, files };
 }
 
-/** Among faces at least a quarter the area of the largest, the one whose centre is nearest the image centre. */
+/** A chosen face whose side is under this fraction of the image's longer side earns a warning. */
+const SMALL_FACE_FRACTION = 0.12;
+
+/**
+ * The portrait's subject: the largest face, or among faces nearly as large (sides within 80 % of
+ * the largest), the one whose centre is nearest the image centre. A face in a picture in the
+ * picture, or a bystander, is usually clearly smaller than the subject.
+ */
 export function chooseFace(faces: DetectedFace[], width: number, height: number): DetectedFace {
-  const area = (f: DetectedFace) => f.box[2] * f.box[3];
-  const largest = Math.max(...faces.map(area));
+  const side = (f: DetectedFace) => Math.max(f.box[2], f.box[3]);
+  const largest = Math.max(...faces.map(side));
   const distance = (f: DetectedFace) => Math.hypot(f.box[0] + f.box[2] / 2 - width / 2, f.box[1] + f.box[3] / 2 - height / 2);
-  return faces.filter((f) => area(f) >= 0.25 * largest).sort((a, b) => distance(a) - distance(b))[0];
+  return faces.filter((f) => side(f) >= 0.8 * largest).sort((a, b) => distance(a) - distance(b))[0];
 }
 
 /**
