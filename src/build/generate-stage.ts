@@ -91,7 +91,7 @@ export async function diffportrait360GenerateStage(context: BuildContext, models
     });
     return {
       outputs: ['views/transforms.json', 'views/back.png'],
-      facts: { generator: 'diffportrait360', views: result.views, provider: result.provider, steps: result.steps, seconds: result.seconds, mattedFrames: result.matted, opaqueFrames: result.opaque },
+      facts: { generator: 'diffportrait360', views: result.views, provider: result.provider, steps: result.steps, seconds: result.seconds, mattedFrames: result.matted, modelMattedFrames: result.modelMatted, opaqueFrames: result.opaque },
     };
   });
 }

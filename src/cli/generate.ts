@@ -18,6 +18,7 @@ interface GenerateCliOptions {
   provider: string;
   noiseFrames?: string;
   verify?: boolean;
+  matte: string;
 }
 
 /**
@@ -37,10 +38,12 @@ export function registerGenerate(program: Command): void {
     .option('--provider <name>', 'onnxruntime execution provider: auto (CUDA when installed), cpu or cuda', 'auto')
     .option('--noise-frames <dir>', '32 PanoHead renders of the orbit (name order) for the 3D-aware initial noise')
     .option('--verify', 'check the sha256 of every bundle file, GB-sized graphs included')
+    .option('--matte <how>', 'alpha of frames on a busy background: model (the preprocess matting model) or key (plain backgrounds only; others stay opaque)', 'model')
     .action(async (source: string, options: GenerateCliOptions, command: Command) => {
       const out = outputFor(command);
       const models = options.models ?? process.env.HEAD3D_MODELS;
       if (!models) throw new Head3dError('no model bundle given', { hint: 'pass --models <bundle> or set HEAD3D_MODELS (head3d models convert makes one)' });
+      if (options.matte !== 'model' && options.matte !== 'key') throw new Head3dError(`--matte must be model or key, not "${options.matte}"`);
       const crop = resolveCropPath(source);
       const outDir = resolve(options.output ?? join(statSync(resolve(source)).isDirectory() ? resolve(source) : dirname(crop), 'views'));
       const result = await generateDiffPortrait360(crop, outDir, {
@@ -51,6 +54,7 @@ export function registerGenerate(program: Command): void {
         provider: options.provider as ProviderChoice,
         noiseFrames: options.noiseFrames,
         verify: options.verify,
+        matte: options.matte,
         onNote: (line) => {
           out.progress(line);
           out.endProgress();
@@ -61,7 +65,7 @@ export function registerGenerate(program: Command): void {
         [
           `wrote ${result.views} views + back.png to ${outDir} in ${formatDuration(result.seconds.total)} on ${result.provider} (${result.steps} steps, ${result.initialNoise} initial noise)`,
           `  back view ${formatDuration(result.seconds.back)}, orbit ${formatDuration(result.seconds.orbit)} (${formatDuration(result.stepSeconds.orbit)}/step), decode ${formatDuration(result.seconds.decode)}`,
-          `  alpha keyed from a plain background in ${result.matted}/${result.views} frames${result.opaque ? `; ${result.opaque} left opaque` : ''}`,
+          `  alpha: ${result.matted} frames keyed from a plain background, ${result.modelMatted} matted by the model${result.opaque ? `, ${result.opaque} left opaque` : ''}`,
         ].join('\n'),
         { ...result, outDir },
       );

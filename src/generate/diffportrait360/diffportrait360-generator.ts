@@ -7,6 +7,7 @@ import { extname, join, resolve } from 'node:path';
 import { PANOHEAD_ORBIT_FRAMES } from '../../core/camera.js';
 import { Head3dError } from '../../core/errors.js';
 import { type RgbaImage, readImage } from '../../core/image.js';
+import type { FaceModels } from '../preprocess/face-models.js';
 import { loadBundle } from './bundle.js';
 import { type GenerateProgress, type GeneratedViews, generateViews, loadDiffusionModels } from './generate-views.js';
 import { type ProviderChoice, createOnnxRuntime } from './runtime/onnx-runtime.js';
@@ -28,6 +29,11 @@ export interface DiffPortrait360Options {
   noiseFrames?: string;
   /** Check every bundle file's sha256, GB-sized graphs included (default: files under 64 MB only). */
   verify?: boolean;
+  /**
+   * Alpha for frames on a busy background: 'model' (default) runs the preprocess stage's matting
+   * model (RVM) on them, 'key' leaves them opaque; plain backgrounds are always keyed.
+   */
+  matte?: 'model' | 'key';
   onProgress?: (progress: GenerateProgress) => void;
   onNote?: (line: string) => void;
 }
@@ -93,9 +99,40 @@ export async function generateDiffPortrait360(cropPath: string, outDir: string, 
         back: 'back.png',
       },
     };
-    const written = await writeGeneratedViews(views.frames, views.back, outDir, { metadata });
-    return { ...written, provider: runtime.provider, steps: views.steps, seconds: views.seconds, stepSeconds: views.stepSeconds, initialNoise: views.initialNoise };
+    await runtime.release();
+    const matting = new LazyMatte(options.matte ?? 'model', (line) => options.onProgress?.({ stage: 'write', done: 0, total: 1, message: line }));
+    try {
+      const written = await writeGeneratedViews(views.frames, views.back, outDir, {
+        metadata,
+        matteModel: matting.model(),
+        onProgress: (done, total) => options.onProgress?.({ stage: 'write', done, total, message: `matting and writing view ${done}/${total}` }),
+      });
+      return { ...written, provider: runtime.provider, steps: views.steps, seconds: views.seconds, stepSeconds: views.stepSeconds, initialNoise: views.initialNoise };
+    } finally {
+      matting.dispose();
+    }
   } finally {
     await runtime.release();
+  }
+}
+
+/** The preprocess stage's matting model, loaded only when a frame needs it. */
+class LazyMatte {
+  private models?: Promise<FaceModels>;
+  constructor(private readonly mode: 'model' | 'key', private readonly onNote: (line: string) => void) {}
+
+  model(): ((image: RgbaImage) => Promise<Uint8Array>) | undefined {
+    if (this.mode !== 'model') return undefined;
+    return async (image) => {
+      if (!this.models) {
+        this.onNote('loading the matting model for frames on a busy background');
+        this.models = import('../preprocess/face-models.js').then((m) => m.loadFaceModels());
+      }
+      return (await this.models).matte(image);
+    };
+  }
+
+  dispose(): void {
+    void this.models?.then((m) => m.dispose());
   }
 }

@@ -42,7 +42,7 @@ export interface GenerateViewsInput {
   noiseFrames?: RgbaImage[];
 }
 
-export type GenerateStage = 'encode' | 'back' | 'orbit' | 'decode';
+export type GenerateStage = 'encode' | 'back' | 'orbit' | 'decode' | 'write';
 
 export interface GenerateProgress {
   stage: GenerateStage;

@@ -1,7 +1,8 @@
 /**
  * Writes generated views as the view set the fit reads: frame_000.png … frame_031.png (RGBA; alpha
- * keyed from the plain background as the import generator does for the reference's videos),
- * transforms.json on PanoHead's orbit, and back.png (the stage-2 back view, as generated).
+ * keyed from the plain background as the import generator does for the reference's videos, or from
+ * a matting model where the background is busy), transforms.json on PanoHead's orbit, and back.png
+ * (the stage-2 back view, as generated).
  */
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
@@ -18,6 +19,11 @@ export interface WriteViewsOptions {
   metadata?: Record<string, unknown>;
   /** Key the alpha from the plain background (default true); false keeps the frames opaque. */
   matte?: boolean;
+  /**
+   * Foreground alpha (0–255 per pixel) for frames whose background is not one plain colour, e.g.
+   * the preprocess stage's matting model (injected: it is heavy). Without it such frames stay opaque.
+   */
+  matteModel?: (image: RgbaImage) => Promise<Uint8Array>;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -25,8 +31,9 @@ export interface WrittenViews {
   transformsPath: string;
   backPath: string;
   views: number;
-  /** Frames whose alpha was keyed from a plain background, and frames left opaque (busy background). */
+  /** Frames whose alpha was keyed from a plain background, matted by the model, and left opaque. */
   matted: number;
+  modelMatted: number;
   opaque: number;
 }
 
@@ -47,6 +54,7 @@ export async function writeGeneratedViews(frames: RgbaImage[], back: RgbaImage, 
   const size = frames[0].width;
   const cameras = panoheadOrbit({ frames: frames.length, size });
   let matted = 0;
+  let modelMatted = 0;
   let opaque = 0;
   try {
     await mkdir(staging, { recursive: true });
@@ -56,8 +64,16 @@ export async function writeGeneratedViews(frames: RgbaImage[], back: RgbaImage, 
       if (options.matte ?? true) {
         const keyed = backgroundMatte(frame);
         image = keyed.image;
-        if (keyed.keyed) matted++;
-        else opaque++;
+        if (keyed.keyed) {
+          matted++;
+        } else if (options.matteModel) {
+          const alpha = await options.matteModel(frame);
+          image = { width: frame.width, height: frame.height, data: new Uint8Array(frame.data) };
+          for (let p = 0; p < alpha.length; p++) image.data[p * 4 + 3] = alpha[p];
+          modelMatted++;
+        } else {
+          opaque++;
+        }
       } else {
         opaque++;
       }
@@ -72,7 +88,7 @@ export async function writeGeneratedViews(frames: RgbaImage[], back: RgbaImage, 
     await rm(staging, { recursive: true, force: true });
     throw error;
   }
-  return { transformsPath: join(outDir, 'transforms.json'), backPath: join(outDir, 'back.png'), views: frames.length, matted, opaque };
+  return { transformsPath: join(outDir, 'transforms.json'), backPath: join(outDir, 'back.png'), views: frames.length, matted, modelMatted, opaque };
 }
 
 /** Moves `staging` to `target`, the old `target` (if any) aside first and removed after. */

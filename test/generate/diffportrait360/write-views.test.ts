@@ -53,6 +53,28 @@ describe('generated view set', () => {
     expect(readdirSync(root)).toEqual(['views']);
   });
 
+  it('mattes frames on a busy background with the injected model', async () => {
+    const busy = createImage(16, 16);
+    for (let p = 0; p < 256; p++) busy.data.set([(p * 37) % 256, (p * 91) % 256, (p * 13) % 256, 255], p * 4);
+    const out = join(root, 'busy');
+    let calls = 0;
+    const result = await writeGeneratedViews([busy, frame(16, 200)], busy, out, {
+      matteModel: async (image) => {
+        calls++;
+        return new Uint8Array(image.width * image.height).fill(77);
+      },
+    });
+    expect(calls).toBe(1);
+    expect([result.matted, result.modelMatted, result.opaque]).toEqual([1, 1, 0]);
+    const first = await readImage(join(out, 'frame_000.png'));
+    expect(first.data[3]).toBe(77);
+    expect(first.data[0]).toBe(busy.data[0]);
+    const unmatted = await writeGeneratedViews([busy], busy, join(root, 'busy2'));
+    expect([unmatted.matted, unmatted.modelMatted, unmatted.opaque]).toEqual([0, 0, 1]);
+    rmSync(join(root, 'busy'), { recursive: true });
+    rmSync(join(root, 'busy2'), { recursive: true });
+  });
+
   it('refuses a file as the output folder', async () => {
     const file = join(root, 'file');
     writeFileSync(file, 'x');
