@@ -79,7 +79,7 @@ export async function createOnnxRuntime(bundle: Bundle, options: OnnxRuntimeOpti
   const installed = listed && cudaProviderInstalled();
   if (choice === 'cuda' && !installed) throw new Head3dError('the onnxruntime CUDA execution provider is not installed', { hint: CUDA_HINT });
   const provider = choice === 'cpu' || !installed ? 'cpu' : 'cuda';
-  if (choice === 'auto' && listed && !installed) options.onNote?.('onnxruntime: CUDA provider not installed, running on the CPU (slow: hours for 32 views)');
+  if (choice === 'auto' && listed && !installed) options.onNote?.('onnxruntime: CUDA provider not installed, running on the CPU (full-size bundles take hours for 32 views)');
   return new OnnxDiffusionRuntime(ort, bundle, provider, choice, options);
 }
 
