@@ -304,10 +304,11 @@ class Driver {
     return ddimStep(x, eps, p, noise).x;
   }
 
-  /** VAE-decodes `count` latents (÷ the latent scale) in batches of `decodeBatch` into 8-bit images. */
+  /** VAE-decodes `count` latents (× 1 / the latent scale) in batches of `decodeBatch` into 8-bit images. */
   private async decode(model: ModelKind, latents: Float32Array, count: number): Promise<RgbaImage[]> {
     const images: RgbaImage[] = [];
-    const scale = Math.fround(this.models.sampler.latentScale);
+    // decode_first_stage computes (1 / scale_factor) · z: the reciprocal in float64, rounded to float32.
+    const inverse = Math.fround(1 / this.models.sampler.latentScale);
     const batchSize = Math.max(1, Math.floor(this.o.decodeBatch));
     const imageLength = 3 * this.size * this.size;
     const started = performance.now();
@@ -315,7 +316,7 @@ class Driver {
       const n = Math.min(batchSize, count - start);
       const slice = latents.subarray(start * this.latentLength, (start + n) * this.latentLength);
       const scaled = new Float32Array(slice.length);
-      for (let i = 0; i < slice.length; i++) scaled[i] = slice[i] / scale;
+      for (let i = 0; i < slice.length; i++) scaled[i] = inverse * slice[i];
       const { image } = await this.runtime.run(model, 'vae_decoder', { latent: this.latentTensor(scaled, n) });
       for (let k = 0; k < n; k++) images.push(tensorToImage(image.data as Float32Array, this.size, k * imageLength));
       if (model === 'orbit') this.setEta(((performance.now() - started) / 1000 / (start + n)) * (count - start - n));
