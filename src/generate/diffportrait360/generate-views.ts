@@ -103,7 +103,7 @@ interface StepTimer {
  */
 export async function generateViews(models: DiffusionModels, runtime: DiffusionRuntime, input: GenerateViewsInput, options: GenerateViewsOptions = {}): Promise<GeneratedViews> {
   const o = { ...GENERATE_VIEWS_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as GenerateViewsOptions & typeof GENERATE_VIEWS_DEFAULTS;
-  const { config, sampler } = models;
+  const { sampler } = models;
   if (models.hints.length !== PANOHEAD_ORBIT_FRAMES) throw new Head3dError(`the bundle has ${models.hints.length} camera hints, expected ${PANOHEAD_ORBIT_FRAMES}`);
   if (input.noiseFrames && input.noiseFrames.length !== PANOHEAD_ORBIT_FRAMES) {
     throw new Head3dError(`--noise-frames holds ${input.noiseFrames.length} frames, expected ${PANOHEAD_ORBIT_FRAMES}`, { hint: 'give the 32 PanoHead renders of the orbit, frame 0 frontal' });
