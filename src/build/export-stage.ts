@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportMeshGlb } from '../export/export-mesh-glb.js';
 import { exportSplatsGlb } from '../export/export-splats.js';
+import { hullField, loadVisualHull } from '../export/visual-hull.js';
 import { fittedFieldSampler } from '../nerf/field/fitted-field.js';
 import { readCheckpoint } from '../nerf/train/checkpoint.js';
 import type { BuildContext, OutputFormat, StageReport } from './build-context.js';
@@ -22,16 +24,22 @@ export function outputPaths(output: string, format: OutputFormat): BuildOutputs 
 
 /**
  * The export stage: field.h3df → a textured mesh .glb and/or a KHR_gaussian_splatting .glb, each
- * validated and written atomically (the final name appears only once the file is complete).
+ * validated and written atomically (the final name appears only once the file is complete). The
+ * field is exported inside the visual hull of the views it was fitted to (views/transforms.json):
+ * density the views do not support (unseen corners still at the fit's opaque start, fins behind
+ * the head) would otherwise become slabs and floaters in a short fit's mesh.
  */
 export async function exportStage(context: BuildContext, outputs: BuildOutputs): Promise<StageReport> {
   const fieldPath = join(context.workDir, 'field.h3df');
   const { mesh, splats } = context.preset;
-  const key = await stageKey({ field: fieldPath }, { stage: 'export', version: 1, outputs, mesh, splats });
+  const viewsPath = join(context.workDir, 'views', 'transforms.json');
+  const hull = existsSync(viewsPath);
+  const key = await stageKey({ field: fieldPath, ...(hull ? { views: viewsPath } : {}) }, { stage: 'export', version: 2, outputs, mesh, splats, hull });
   return runStage(context, 'export', key, async () => {
     context.progress('export', 'reading the field');
     const { state } = await readCheckpoint(fieldPath);
-    const field = fittedFieldSampler(state);
+    const fitted = fittedFieldSampler(state);
+    const field = hull ? hullField(fitted, await loadVisualHull(viewsPath)) : fitted;
     const facts: Record<string, unknown> = {};
     if (outputs.mesh) {
       const result = await exportMeshGlb(field, outputs.mesh, {

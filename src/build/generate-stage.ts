@@ -21,7 +21,7 @@ export async function proxyGenerateStage(context: BuildContext): Promise<StageRe
   const w = context.workDir;
   const files = { crop: join(w, 'crop.png'), camera: join(w, 'camera.json'), landmarks: join(w, 'landmarks.json') };
   const { preset } = context;
-  const options = { stage: 'generate', generator: 'proxy', version: 2, size: preset.viewSize, holdout: preset.holdout, proxy: preset.proxy };
+  const options = { stage: 'generate', generator: 'proxy', version: 3, size: preset.viewSize, holdout: preset.holdout, proxy: preset.proxy };
   const key = await stageKey(files, options);
   return runStage(context, 'generate', key, async () => {
     const viewsDir = join(w, 'views');

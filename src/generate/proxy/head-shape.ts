@@ -1,4 +1,4 @@
-import type { Camera } from '../../core/camera.js';
+import { type Camera, PANOHEAD_FOCAL, PANOHEAD_RADIUS } from '../../core/camera.js';
 import type { RgbaImage } from '../../core/image.js';
 import { type FaceSurface, buildFaceSurface, faceDepth, polygonDistance } from './face-surface.js';
 import { type HeadFrame, type CropLandmark, fitHeadFrame } from './head-frame.js';
@@ -15,9 +15,22 @@ export interface HeadProportions {
   neckRadii: [number, number];
   neckZ: number;
   neckTop: number;
-  /** Torso ellipsoid below the neck. */
+  /** Torso ellipsoid below the neck (cut off by `neckEnd` unless that is lowered). */
   torsoCentre: [number, number, number];
   torsoRadii: [number, number, number];
+  /**
+   * Where the proxy ends below the chin (head-local y; the chin is near −0.2), with a rounded
+   * edge of radius `neckRounding`. Never lower than `orbitMargin` above the bottom of the orbit
+   * views' frames: below it no view sees the proxy, so the fit could only cut it off flat.
+   */
+  neckEnd: number;
+  neckRounding: number;
+  /**
+   * World units by which the whole proxy stays inside every orbit view's frame (its end below the
+   * chin, the back and top of the head): a view that crops the head cannot carve the space around
+   * it, and a fit of views that all crop the back of the head keeps fins there.
+   */
+  orbitMargin: number;
   /** How far back from the face surface the face volume reaches (z). */
   faceBack: number;
   /** Blend radius of the smooth union. */
@@ -35,6 +48,9 @@ export const HEAD_PROPORTIONS: HeadProportions = {
   neckTop: -0.05,
   torsoCentre: [0, -0.62, -0.04],
   torsoRadii: [0.42, 0.3, 0.16],
+  neckEnd: -0.3,
+  neckRounding: 0.06,
+  orbitMargin: 0.025,
   faceBack: -0.05,
   blend: 0.03,
   inflation: 0.12,
@@ -42,9 +58,10 @@ export const HEAD_PROPORTIONS: HeadProportions = {
 
 /**
  * The proxy's geometry as an implicit surface: a smooth union of a cranium, the face (the landmark
- * height field inside the face oval), a neck, a torso and an inflation of the matte, intersected
- * with the cone of rays through the matte from the input camera, so that the input camera sees
- * exactly the matte's outline. `distance` is an approximate signed distance in world units
+ * height field inside the face oval), a neck, a torso and an inflation of the matte, ended with a
+ * rounded cut below the chin (a bust: the orbit views do not see the shoulders), intersected with
+ * the cone of rays through the matte from the input camera, so that the input camera sees exactly
+ * the matte's outline above the cut. `distance` is an approximate signed distance in world units
  * (negative inside).
  */
 export class HeadShape {
@@ -55,6 +72,8 @@ export class HeadShape {
   private readonly width: number;
   private readonly height: number;
   private readonly camera: Camera;
+  /** Head-local y of the bottom cut. */
+  private readonly bottom: number;
 
   constructor(crop: RgbaImage, camera: Camera, landmarks: CropLandmark[], proportions: Partial<HeadProportions> = {}) {
     this.camera = camera;
@@ -67,6 +86,8 @@ export class HeadShape {
     this.matteDistance = signedDistance(inside, crop.width, crop.height);
     this.proportions = { ...HEAD_PROPORTIONS, ...proportions };
     this.proportions.craniumRadii = this.fitCraniumToMatte(inside);
+    const frameBottom = -(0.5 * PANOHEAD_RADIUS) / PANOHEAD_FOCAL + this.proportions.orbitMargin;
+    this.bottom = Math.max(this.proportions.neckEnd, (frameBottom - this.frame.centre[1]) / this.frame.scale);
   }
 
   /** Approximate signed distance (world units) at a world point. */
@@ -77,7 +98,22 @@ export class HeadShape {
     const cone = this.coneDistance(x, y, z);
     if (cone > 0.03) return cone; // far outside the matte's cone: the parts cannot matter
     const union = this.partsDistance(qx, qy, qz, x, y, z);
-    return Math.max(union * s, cone);
+    return Math.max(this.orbitFrameClip(union * s, x, y, z), cone);
+  }
+
+  /**
+   * Rounds off what would stick out of some orbit view's frame: farther than the frame's half
+   * width from the vertical axis (what a side view sees) or above its top edge as seen from a
+   * camera on the point's side (the crown from behind).
+   */
+  private orbitFrameClip(d: number, x: number, y: number, z: number): number {
+    const half = 0.5 / PANOHEAD_FOCAL;
+    const margin = this.proportions.orbitMargin;
+    const radial = Math.hypot(x, z);
+    const side = radial - (half * PANOHEAD_RADIUS - margin);
+    const top = y - (half * (PANOHEAD_RADIUS - radial) - margin);
+    const k = this.proportions.blend;
+    return smoothMax(smoothMax(d, side, k), top, k);
   }
 
   /** Signed distance to the cone of rays through the matte (world units; outside the image counts as outside). */
@@ -107,7 +143,8 @@ export class HeadShape {
     let d = smoothMin(cranium, face, p.blend);
     d = smoothMin(d, neck, p.blend);
     d = smoothMin(d, torso, p.blend);
-    return Math.min(d, this.inflationDistance(x, y, z) / this.frame.scale);
+    d = Math.min(d, this.inflationDistance(x, y, z) / this.frame.scale);
+    return smoothMax(d, this.bottom - qy, p.neckRounding);
   }
 
   /**
@@ -159,7 +196,9 @@ export class HeadShape {
     const up = (v0 - top) / pxPerUnitY;
     const rx = Math.min(0.3, Math.max(p.craniumRadii[0], halfWidth));
     const ry = Math.min(0.4, Math.max(p.craniumRadii[1], up));
-    const rz = Math.max(p.craniumRadii[2], rx * 1.2);
+    // Deep enough for the width, but with the back of the head inside the side views' frames.
+    const back = (f.centre[2] + (0.5 * PANOHEAD_RADIUS) / PANOHEAD_FOCAL - 2 * p.orbitMargin) / f.scale + p.craniumCentre[2];
+    const rz = Math.min(Math.max(p.craniumRadii[2], rx * 1.2), Math.max(back, rx));
     return [rx, ry, rz];
   }
 }
@@ -175,6 +214,11 @@ function ellipse(x: number, y: number, a: number, b: number): number {
   const k0 = Math.hypot(x / a, y / b);
   const k1 = Math.hypot(x / (a * a), y / (b * b));
   return k1 === 0 ? -Math.min(a, b) : (k0 * (k0 - 1)) / k1;
+}
+
+/** Polynomial smooth maximum (rounded intersection) with blend radius k. */
+function smoothMax(a: number, b: number, k: number): number {
+  return -smoothMin(-a, -b, k);
 }
 
 /** Polynomial smooth minimum with blend radius k. */
