@@ -65,12 +65,13 @@ export class WebGpuBackend implements FitBackend {
   private buffers?: Buffers;
   private readonly batchCapacity: number;
   private deviceError?: string;
+  private readonly onDeviceError = (event: Event) => {
+    this.deviceError ??= (event as GPUUncapturedErrorEvent).error.message;
+  };
 
   private constructor(readonly gpu: GpuContext, private readonly ownsDevice: boolean, options: WebGpuBackendOptions) {
     this.batchCapacity = options.maxBatchSamples ?? 2 ** 17;
-    gpu.device.addEventListener('uncapturederror', (event) => {
-      this.deviceError ??= (event as GPUUncapturedErrorEvent).error.message;
-    });
+    gpu.device.addEventListener('uncapturederror', this.onDeviceError);
   }
 
   /**
@@ -123,6 +124,8 @@ export class WebGpuBackend implements FitBackend {
     if (!sameConfig) {
       await this.warmUp();
       this.compileMs = performance.now() - start;
+    } else {
+      this.compileMs = 0;
     }
     this.check();
   }
@@ -170,11 +173,12 @@ export class WebGpuBackend implements FitBackend {
     return Math.max(this.setupState!.march.maxSamples, Math.min(this.batchCapacity, byLimit, byDispatch));
   }
 
-  /** Device buffers for at least `samples` samples and `rays` rays (grown in powers of two). */
+  /** Device buffers for at least `samples` samples and `rays` rays (grown, never shrunk). */
   private ensureBuffers(samples: number, rays: number): Buffers {
     const b = this.buffers;
     if (b && b.samples >= samples && b.rays >= rays) return b;
-    const S = Math.max(b?.samples ?? 0, 2 ** Math.ceil(Math.log2(Math.max(64, samples))));
+    // Powers of two, but never past the batch capacity (which keeps each binding within the limit).
+    const S = Math.max(b?.samples ?? 0, samples, Math.min(2 ** Math.ceil(Math.log2(Math.max(64, samples))), this.sampleCapacity));
     const R = Math.max(b?.rays ?? 0, 2 ** Math.ceil(Math.log2(Math.max(64, rays))));
     this.destroyBuffers();
     const d = this.device;
@@ -416,6 +420,7 @@ export class WebGpuBackend implements FitBackend {
   async close(): Promise<void> {
     this.destroyBuffers();
     for (const b of [this.params, this.adamM, this.adamV, this.grads]) b?.destroy();
+    this.gpu.device.removeEventListener('uncapturederror', this.onDeviceError);
     if (this.ownsDevice) this.gpu.device.destroy();
   }
 }
