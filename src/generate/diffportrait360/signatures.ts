@@ -3,8 +3,11 @@
  * This is the contract between the graph builder, the converter, the bundle validator and the
  * sampler: every graph file is checked against these signatures when a bundle is loaded.
  *
- * Dimension names: 'B' is the frame batch (a multiple of motion.videoLength for orbit UNet graphs),
- * 'N' an image batch. All float tensors are float32 at the graph boundary (fp16 bundles cast inside).
+ * The frame batch of the ControlNet and UNet graphs is static: one temporal window
+ * (motion.videoLength frames) for the orbit model, one frame for the back model. onnxruntime's
+ * allocation planner is an order of magnitude slower on these ~3,000-node graphs when the batch is
+ * a symbolic dimension (tiny orbit UNet: 0.6 s vs 4–10 s to create the session). 'N' is an image
+ * batch (VAE). All float tensors are float32 at the graph boundary (fp16 bundles cast inside).
  */
 import { type DiffPortrait360Config, latentSize } from './config.js';
 
@@ -106,14 +109,20 @@ export function controlShapes(config: DiffPortrait360Config): { name: string; sh
   return [...skips, { name: CONTROL_MIDDLE, shape: [modelChannels * channelMult[channelMult.length - 1]!, last[1], last[2]] }];
 }
 
+/** Frames per ControlNet/UNet call: one temporal window (orbit) or the single back view. */
+export function frameBatch(config: DiffPortrait360Config, model: ModelKind): number {
+  return model === 'orbit' ? config.motion.videoLength : 1;
+}
+
 export function graphSignature(config: DiffPortrait360Config, model: ModelKind, graph: GraphName): GraphSignature {
   const latent = latentSize(config);
   const z = config.unet.latentChannels;
   const size = config.imageSize;
   const context: TensorSignature = { name: 'context', type: 'float32', shape: [1, config.clip.contextLength, config.unet.contextDim] };
-  const x: TensorSignature = { name: 'x', type: 'float32', shape: ['B', z, latent, latent] };
-  const timestep: TensorSignature = { name: 'timestep', type: 'int64', shape: ['B'] };
-  const eps: TensorSignature = { name: 'eps', type: 'float32', shape: ['B', z, latent, latent] };
+  const frames = frameBatch(config, model);
+  const x: TensorSignature = { name: 'x', type: 'float32', shape: [frames, z, latent, latent] };
+  const timestep: TensorSignature = { name: 'timestep', type: 'int64', shape: [frames] };
+  const eps: TensorSignature = { name: 'eps', type: 'float32', shape: [frames, z, latent, latent] };
   const nRef = referenceCount(model);
   switch (graph) {
     case 'vae_encoder':
@@ -145,8 +154,8 @@ export function graphSignature(config: DiffPortrait360Config, model: ModelKind, 
       };
     case 'controlnet':
       return {
-        inputs: [x, { name: 'hint', type: 'float32', shape: ['B', 3, size, size] }, timestep, context],
-        outputs: controlShapes(config).map((c) => ({ name: c.name, type: 'float32', shape: ['B', ...c.shape] })),
+        inputs: [x, { name: 'hint', type: 'float32', shape: [frames, 3, size, size] }, timestep, context],
+        outputs: controlShapes(config).map((c) => ({ name: c.name, type: 'float32', shape: [frames, ...c.shape] })),
       };
     case 'unet_cond':
       return {
@@ -155,7 +164,7 @@ export function graphSignature(config: DiffPortrait360Config, model: ModelKind, 
           timestep,
           context,
           ...bankEntries(config).map((e, i): TensorSignature => ({ name: bankName(i), type: 'float32', shape: [1, nRef * e.tokens, e.channels] })),
-          ...controlShapes(config).map((c): TensorSignature => ({ name: c.name, type: 'float32', shape: ['B', ...c.shape] })),
+          ...controlShapes(config).map((c): TensorSignature => ({ name: c.name, type: 'float32', shape: [frames, ...c.shape] })),
         ],
         outputs: [eps],
       };

@@ -17,13 +17,19 @@ const latent = (b: number) => float32Tensor(new Float32Array(b * 4 * 64), [b, 4,
 
 describe('graph input checks', () => {
   const uncond = graphSignature(TINY_CONFIG, 'orbit', 'unet_uncond');
-  it('accepts the declared shapes and binds B', () => {
-    expect(checkInputs('orbit/unet_uncond', uncond, { x: latent(8), timestep: timestepTensor(981, 8), context: context() })).toEqual({ B: 8 });
+  const decoder = graphSignature(TINY_CONFIG, 'orbit', 'vae_decoder');
+  const image = (n: number) => float32Tensor(new Float32Array(n * 3 * 64 * 64), [n, 3, 64, 64]);
+  it('accepts the declared shapes and binds the symbolic image batch N', () => {
+    expect(checkInputs('orbit/unet_uncond', uncond, { x: latent(8), timestep: timestepTensor(981, 8), context: context() })).toEqual({});
+    expect(checkInputs('orbit/vae_decoder', decoder, { latent: latent(3) })).toEqual({ N: 3 });
   });
   it('names the input and the expected shape on a mismatch', () => {
     expect(() => checkInputs('orbit/unet_uncond', uncond, { x: float32Tensor(new Float32Array(8 * 4 * 256), [8, 4, 16, 16]), timestep: timestepTensor(1, 8), context: context() }))
-      .toThrow('graph orbit/unet_uncond: input x has shape [8,4,16,16], expected [B,4,8,8]');
-    expect(() => checkInputs('orbit/unet_uncond', uncond, { x: latent(8), timestep: timestepTensor(1, 4), context: context() })).toThrow(/timestep has shape \[4\].*B=8/);
+      .toThrow('graph orbit/unet_uncond: input x has shape [8,4,16,16], expected [8,4,8,8]');
+    // The orbit UNet's frame batch is one temporal window.
+    expect(() => checkInputs('orbit/unet_uncond', uncond, { x: latent(4), timestep: timestepTensor(1, 4), context: context() })).toThrow(/input x has shape \[4,4,8,8\], expected \[8,4,8,8\]/);
+    const encoder = graphSignature(TINY_CONFIG, 'orbit', 'vae_encoder');
+    expect(checkInputs('orbit/vae_encoder', encoder, { image: image(2) })).toEqual({ N: 2 });
     expect(() => checkInputs('orbit/unet_uncond', uncond, { x: latent(8), timestep: timestepTensor(1, 8) })).toThrow(/input context is missing/);
     expect(() => checkInputs('orbit/unet_uncond', uncond, { x: latent(8), timestep: float32Tensor(new Float32Array(8), [8]), context: context() })).toThrow(/timestep is float32, expected int64/);
     expect(() => checkInputs('orbit/unet_uncond', uncond, { x: latent(8), timestep: timestepTensor(1, 8), context: context(), y: latent(1) })).toThrow(/unexpected input y/);

@@ -33,6 +33,14 @@ export interface ParamSpec {
   buffer?: Float32Array;
 }
 
+/**
+ * How a weight is laid out in the graph when that differs from the state dict: stored transposed
+ * (a 2-D [out, in] Linear weight kept as [in, out] so MatMul needs no Transpose node) or reshaped
+ * (a [C] norm scale kept as [C, 1, 1] to broadcast over NCHW without a Reshape node). Fewer nodes
+ * matter: onnxruntime's session creation grows faster than linearly with the node count.
+ */
+export type StoredLayout = { kind: 'transpose' } | { kind: 'reshape'; shape: number[] };
+
 /** Where weights come from when a graph is written. */
 export interface WeightSource {
   read(spec: ParamSpec): Promise<Float32Array> | Float32Array;
@@ -58,7 +66,10 @@ export class GraphBuilder {
   private readonly inputs: OnnxValueInfo[] = [];
   private readonly outputs: OnnxValueInfo[] = [];
   private readonly constants: OnnxTensor[] = [];
+  /** Identical small constants (shapes, axes, scalars) are emitted once and shared. */
+  private readonly constantCache = new Map<string, Value>();
   private readonly paramSpecs = new Map<string, ParamSpec>();
+  private readonly layouts = new Map<string, StoredLayout>();
   private readonly names = new Map<string, number>();
   private readonly opsets = new Map<string, number>([['', DEFAULT_OPSET]]);
 
@@ -96,12 +107,32 @@ export class GraphBuilder {
     return { name };
   }
 
+  /**
+   * A weight stored in a different layout than the state dict's (see StoredLayout); `shape` is the
+   * state-dict shape, which is what weight sources and key checks see.
+   */
+  storedParam(name: string, shape: number[], layout: StoredLayout): Value {
+    const existing = this.layouts.get(name);
+    if (this.paramSpecs.has(name) && JSON.stringify(existing) !== JSON.stringify(layout)) {
+      throw new Error(`parameter ${name} declared with two layouts`);
+    }
+    if (layout.kind === 'transpose' && shape.length !== 2) throw new Error(`parameter ${name}: only 2-D weights can be stored transposed`);
+    if (layout.kind === 'reshape' && layout.shape.reduce((a, b) => a * b, 1) !== shape.reduce((a, b) => a * b, 1)) {
+      throw new Error(`parameter ${name}: cannot store [${shape}] as [${layout.shape}]`);
+    }
+    this.layouts.set(name, layout);
+    return this.param(name, shape);
+  }
+
   get params(): ParamSpec[] {
     return [...this.paramSpecs.values()];
   }
 
   /** A small constant tensor embedded in the graph. */
   constant(values: readonly number[] | Float32Array, shape: number[], type: ElementType = 'float32', hint = 'const'): Value {
+    const cacheKey = values.length <= 64 ? `${type}[${shape}]${Array.from(values).join(',')}` : undefined;
+    const cached = cacheKey === undefined ? undefined : this.constantCache.get(cacheKey);
+    if (cached) return cached;
     const name = this.fresh(hint);
     let raw: Uint8Array;
     if (type === 'int64') {
@@ -111,6 +142,7 @@ export class GraphBuilder {
       raw = new Uint8Array(Float32Array.from(values).buffer);
     }
     this.constants.push({ name, dataType: elementTypes[type], dims: shape, raw });
+    if (cacheKey !== undefined) this.constantCache.set(cacheKey, { name });
     return { name };
   }
 
@@ -167,7 +199,10 @@ export class GraphBuilder {
       const data = await weights.read(spec);
       const expected = spec.shape.reduce((a, b) => a * b, 1);
       if (data.length !== expected) throw new Error(`weight ${spec.name}: got ${data.length} values for shape [${spec.shape}]`);
-      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      const layout = this.layouts.get(spec.name);
+      const stored = layout?.kind === 'transpose' ? transpose2d(data, spec.shape[0]!, spec.shape[1]!) : data;
+      const dims = layout?.kind === 'transpose' ? [spec.shape[1]!, spec.shape[0]!] : layout?.kind === 'reshape' ? layout.shape : spec.shape;
+      const bytes = new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength);
       if (bytes.byteLength >= threshold) {
         external ??= createWriteStream(externalPath);
         const padding = (EXTERNAL_ALIGNMENT - (offset % EXTERNAL_ALIGNMENT)) % EXTERNAL_ALIGNMENT;
@@ -178,12 +213,12 @@ export class GraphBuilder {
         initializers.push({
           name: spec.name,
           dataType: OnnxDataType.FLOAT,
-          dims: spec.shape,
+          dims,
           external: { location: basename(externalPath), offset, length: bytes.byteLength },
         });
         offset += bytes.byteLength;
       } else {
-        initializers.push({ name: spec.name, dataType: OnnxDataType.FLOAT, dims: spec.shape, raw: bytes.slice() });
+        initializers.push({ name: spec.name, dataType: OnnxDataType.FLOAT, dims, raw: bytes.slice() });
       }
     }
     if (external) {
@@ -199,4 +234,10 @@ export class GraphBuilder {
     await writeFile(file, encoded);
     return { file, ...(external ? { externalDataFile: externalPath } : {}), params: this.paramSpecs.size };
   }
+}
+
+function transpose2d(data: Float32Array, rows: number, columns: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < columns; c++) out[c * rows + r] = data[r * columns + c]!;
+  return out;
 }

@@ -28,9 +28,8 @@ export function conv2d(g: GraphBuilder, x: Value, key: string, o: Conv2dOptions)
 
 /** torch.nn.Linear over the last axis: y = x·Wᵀ + b with W stored [out, in]. */
 export function linear(g: GraphBuilder, x: Value, key: string, inFeatures: number, outFeatures: number, bias = true): Value {
-  const weight = g.param(`${key}.weight`, [outFeatures, inFeatures]);
-  const transposed = g.apply('Transpose', [weight], { perm: [1, 0] }, 'weight_t');
-  const product = g.apply('MatMul', [x, transposed], {}, 'linear');
+  const weight = g.storedParam(`${key}.weight`, [outFeatures, inFeatures], { kind: 'transpose' });
+  const product = g.apply('MatMul', [x, weight], {}, 'linear');
   if (!bias) return product;
   return g.apply('Add', [product, g.param(`${key}.bias`, [outFeatures])], {}, 'linear');
 }
@@ -45,8 +44,8 @@ export function groupNorm(g: GraphBuilder, x: Value, key: string, channels: numb
     'group_norm',
   );
   const restored = g.apply('Reshape', [normalised, g.apply('Shape', [x])], {}, 'group_norm');
-  const weight = g.apply('Reshape', [g.param(`${key}.weight`, [channels]), g.ints([channels, 1, 1])], {}, 'gn_weight');
-  const bias = g.apply('Reshape', [g.param(`${key}.bias`, [channels]), g.ints([channels, 1, 1])], {}, 'gn_bias');
+  const weight = g.storedParam(`${key}.weight`, [channels], { kind: 'reshape', shape: [channels, 1, 1] });
+  const bias = g.storedParam(`${key}.bias`, [channels], { kind: 'reshape', shape: [channels, 1, 1] });
   return g.apply('Add', [g.apply('Mul', [restored, weight]), bias], {}, 'group_norm');
 }
 
