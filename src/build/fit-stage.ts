@@ -28,7 +28,7 @@ export async function fitStage(context: BuildContext): Promise<StageReport> {
   // The held-out views only score the fit, but a changed set must not replay the old score.
   if (existsSync(holdoutPath)) files.holdout = holdoutPath;
   const { fit } = context.preset;
-  const key = await stageKey(files, { stage: 'fit', version: 1, seconds: fit.seconds, rays: fit.rays, seed: context.seed });
+  const key = await stageKey(files, { stage: 'fit', version: 1, seconds: fit.seconds, rays: fit.rays, seed: context.seed, ...(fit.learningRate ? { learningRate: fit.learningRate } : {}) });
   return runStage(context, 'fit', key, async () => {
     const fieldPath = join(w, 'field.h3df');
     const resumePath = `${fieldPath}.resume`;
@@ -49,6 +49,7 @@ export async function fitStage(context: BuildContext): Promise<StageReport> {
       const result = await fitField(views, backend, {
         timeSeconds: fit.seconds,
         raysPerStep: fit.rays,
+        ...(fit.learningRate ? { learningRate: fit.learningRate[0], finalLearningRate: fit.learningRate[1] } : {}),
         seed: context.seed,
         resume,
         onStep: async (s) => {

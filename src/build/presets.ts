@@ -16,7 +16,17 @@ export interface QualityPreset {
    * rays, so within a fixed budget fewer rays buy more steps; short budgets (test, draft) converge
    * further with 2048 or fewer, long ones can afford larger, less noisy batches.
    */
-  fit: { seconds: number; rays: number };
+  fit: {
+    seconds: number;
+    rays: number;
+    /**
+     * Learning rate at the start and at the end of the fit (exponential decay between; default
+     * the fit's own, 1e-2 → 1e-3). Short fits need a faster start: on the astronaut's draft views
+     * (128², 2048 rays) 108 steps reach 28.3 dB held-out at 3e-2 → 3e-3 and 14.3 dB at the default,
+     * whose field is still clearing its opaque start when the budget ends.
+     */
+    learningRate?: [number, number];
+  };
   /** Mesh export: density grid resolution, LOD0 triangles, texture side, LOD ratios. */
   mesh: { resolution: number; triangles: number; textureSize: number; lods: number[] };
   /** Splat export: grid resolution and splat cap. */
@@ -31,14 +41,14 @@ export const QUALITY_PRESETS: Record<Quality, QualityPreset> = {
   test: {
     viewSize: 64, holdout: 2,
     proxy: { resolution: 64, triangles: 8_000 },
-    fit: { seconds: 8, rays: 1024 },
+    fit: { seconds: 8, rays: 1024, learningRate: [3e-2, 3e-3] },
     mesh: { resolution: 48, triangles: 2_000, textureSize: 512, lods: [1] },
     splats: { resolution: 48, maxSplats: 20_000 },
   },
   draft: {
     viewSize: 128, holdout: 4,
     proxy: { resolution: 128, triangles: 40_000 },
-    fit: { seconds: 75, rays: 2048 },
+    fit: { seconds: 75, rays: 2048, learningRate: [3e-2, 3e-3] },
     mesh: { resolution: 128, triangles: 10_000, textureSize: 1024, lods: [1, 0.5] },
     splats: { resolution: 128, maxSplats: 100_000 },
   },
