@@ -15,7 +15,7 @@
  * The import path passes when every form lands within 1 dB of `transforms` on both held-out sets.
  *
  *   npx tsx bench/import.ts      → bench/results/import.json + one summary line
- *   HEAD3D_BENCH_STEPS=300 HEAD3D_BENCH_RAYS=4096 HEAD3D_BENCH_FORMS=transforms,frames,video npx tsx bench/import.ts
+ *   HEAD3D_BENCH_STEPS=300 HEAD3D_BENCH_RAYS=4096 HEAD3D_BENCH_LR=0.01,0.001 HEAD3D_BENCH_FORMS=transforms,frames,video npx tsx bench/import.ts
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
@@ -38,6 +38,8 @@ import { loadViewData } from '../src/nerf/train/view-data.js';
 const size = Number(process.env.HEAD3D_BENCH_SIZE ?? 128);
 const steps = Number(process.env.HEAD3D_BENCH_STEPS ?? 200);
 const rays = Number(process.env.HEAD3D_BENCH_RAYS ?? 2048);
+// The draft preset's schedule (src/build/presets.ts): short fits need the faster start.
+const [learningRate, finalLearningRate] = (process.env.HEAD3D_BENCH_LR ?? '0.03,0.003').split(',').map(Number);
 const threads = Number(process.env.HEAD3D_BENCH_THREADS ?? cpus().length);
 const forms = (process.env.HEAD3D_BENCH_FORMS ?? 'transforms,frames,frames-rgb,video').split(',');
 const data = resolve(import.meta.dirname, '../../shared/data/leeperrysmith');
@@ -82,7 +84,7 @@ for (const form of forms) {
   const backend = await createBackend('cpu', threads);
   try {
     const fitStarted = performance.now();
-    const fit = await fitField(views, backend, { steps, raysPerStep: rays, seed: 42 });
+    const fit = await fitField(views, backend, { steps, raysPerStep: rays, learningRate, finalLearningRate, seed: 42 });
     const fitSeconds = (performance.now() - fitStarted) / 1000;
     const off = await evaluateField(backend, offOrbit);
     const on = await evaluateField(backend, onOrbit);
@@ -102,7 +104,7 @@ const result = {
   bench: 'import',
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
-  size, steps, rays, threads, views: frameNames.length, holdoutViews: 8,
+  size, steps, rays, learningRate, finalLearningRate, threads, views: frameNames.length, holdoutViews: 8,
   runs,
 };
 await writeFileAtomic(resolve(import.meta.dirname, 'results/import.json'), `${JSON.stringify(result, null, 2)}\n`);
