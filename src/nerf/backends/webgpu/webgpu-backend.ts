@@ -54,6 +54,12 @@ export class WebGpuBackend implements FitBackend {
   readonly threads = 1;
   /** Milliseconds the last setup spent compiling kernels, including a warm-up dispatch of each (0 when it reused them). */
   compileMs = 0;
+  /**
+   * Training samples so far: `marched` went through the density-only probe pass (the host's
+   * sample lists, which run past where a ray becomes opaque), `used` through the full forward
+   * and backward passes (the CPU marcher's samples).
+   */
+  readonly sampleCounts = { marched: 0, used: 0 };
   private field?: GpuField;
   private extra?: { compositeLoss: Kernel; adam: Kernel };
   private setupState?: BackendSetup;
@@ -278,7 +284,9 @@ export class WebGpuBackend implements FitBackend {
     const flush = async () => {
       if (batch.rays === 0) return;
       const probe = await this.readBatch(this.submitBatch(batch, null, true), batch.rays);
+      this.sampleCounts.marched += batch.samples;
       batch.compact(probe.ranges);
+      this.sampleCounts.used += batch.samples;
       pending.push({ staging: this.submitBatch(batch, train), rays: batch.rays, target: batch.target64.slice(0, batch.rays * 3) });
       batch.clear();
     };
