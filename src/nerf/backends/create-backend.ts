@@ -45,8 +45,8 @@ export async function createBackend(choice: BackendChoice = 'auto', threads = av
   try {
     return await WebGpuBackend.create({ acquire: { gpuOnly: true } });
   } catch (error) {
-    if (!(error instanceof Head3dError)) throw error;
-    // No hardware adapter, or Dawn missing: the CPU backend always works.
+    // No hardware adapter (Head3dError), or one that failed to open a device: the CPU backend always works.
+    if (!(error instanceof Head3dError)) process.emitWarning(`WebGPU device failed (${error instanceof Error ? error.message : String(error)}); using the CPU backend`);
   }
   return cpu();
 }
