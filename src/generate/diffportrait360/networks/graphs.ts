@@ -16,7 +16,7 @@
  * await g.write('unet_cond.onnx', new RandomWeights({ seed: 1, std: 0.2, biasStd: 0.05 }));
  */
 import type { DiffPortrait360Config } from '../config.js';
-import { GraphBuilder, type ParamSpec, type Value } from '../onnx/graph-builder.js';
+import { type ComputePrecision, GraphBuilder, type ParamSpec, type Value } from '../onnx/graph-builder.js';
 import { bankEntries, bankName, CONTROL_MIDDLE, controlName, type GraphName, graphSignature, type ModelKind, referenceCount, type TensorSignature } from '../signatures.js';
 import { controlNet } from './controlnet.js';
 import { timeEmbed } from './timestep.js';
@@ -41,9 +41,11 @@ export interface UNetGraphOptions {
   attentionBytes?: number;
   /** The frame batch the graph is sized for (chunking only; the graph accepts any B). Default: videoLength for 'orbit', 1 for 'back'. */
   frames?: number;
+  /** Compute precision (GraphBuilder): 'float16' for CUDA, norms and softmax stay float32. Default 'float32'. */
+  precision?: ComputePrecision;
 }
 
-export const UNET_GRAPH_DEFAULTS: Required<Omit<UNetGraphOptions, 'frames'>> = { attentionBytes: 256 * 2 ** 20 };
+export const UNET_GRAPH_DEFAULTS: Required<Omit<UNetGraphOptions, 'frames'>> = { attentionBytes: 256 * 2 ** 20, precision: 'float32' };
 
 function declareInputs(g: GraphBuilder, signature: readonly TensorSignature[]): Map<string, Value> {
   return new Map(signature.map((s) => [s.name, g.input(s.name, s.type, s.shape)]));
@@ -66,7 +68,7 @@ export function buildGraph(config: DiffPortrait360Config, model: ModelKind, grap
   const bytes = options.attentionBytes ?? UNET_GRAPH_DEFAULTS.attentionBytes;
   const frames = options.frames ?? (model === 'orbit' ? config.motion.videoLength : 1);
   const signature = graphSignature(config, model, graph);
-  const g = new GraphBuilder(`dp360_${model}_${graph}`);
+  const g = new GraphBuilder(`dp360_${model}_${graph}`, { precision: options.precision ?? UNET_GRAPH_DEFAULTS.precision });
   const inputs = declareInputs(g, signature.inputs);
   const input = (name: string): Value => inputs.get(name)!;
   const withMotion = model === 'orbit';

@@ -18,7 +18,7 @@ export function timestepFrequencies(dim: number, maxPeriod = 10000): Float32Arra
   return Float32Array.from({ length: half }, (_, i) => Math.fround(Math.exp(Math.fround(Math.fround(scale * i) / half))));
 }
 
-/** int64 timesteps [B] → float32 [B, dim] = [cos(t·f) ‖ sin(t·f)]. `dim` must be even. */
+/** int64 timesteps [B] → float32 [B, dim] = [cos(t·f) ‖ sin(t·f)] (float32 in every graph precision). `dim` must be even. */
 export function timestepEmbedding(g: GraphBuilder, timesteps: Value, dim: number, maxPeriod = 10000): Value {
   if (dim % 2 !== 0) throw new Error(`timestepEmbedding: odd dimension ${dim}`);
   const freqs = timestepFrequencies(dim, maxPeriod);
@@ -30,6 +30,6 @@ export function timestepEmbedding(g: GraphBuilder, timesteps: Value, dim: number
 /** `<prefix>time_embed`: sinusoid(modelChannels) → Linear(C, 4C) → SiLU → Linear(4C, 4C); [B] → [B, 4C]. */
 export function timeEmbed(g: GraphBuilder, timesteps: Value, prefix: string, modelChannels: number): Value {
   const dim = modelChannels * 4;
-  const hidden = silu(g, linear(g, timestepEmbedding(g, timesteps, modelChannels), `${prefix}time_embed.0`, modelChannels, dim));
+  const hidden = silu(g, linear(g, g.toCompute(timestepEmbedding(g, timesteps, modelChannels), 't_emb'), `${prefix}time_embed.0`, modelChannels, dim));
   return linear(g, hidden, `${prefix}time_embed.2`, dim, dim);
 }

@@ -15,7 +15,7 @@
  * reverse with num_res_blocks + 1 blocks each, stored as `up.{level}.block.{i}`.
  */
 import type { DiffPortrait360Config, VaeConfig } from '../config.js';
-import { GraphBuilder, type ParamSpec, type Value } from '../onnx/graph-builder.js';
+import { GraphBuilder, type GraphBuilderOptions, type ParamSpec, type Value } from '../onnx/graph-builder.js';
 import { attention, conv2d, groupNorm, silu } from '../onnx/layers.js';
 import { graphSignature } from '../signatures.js';
 
@@ -110,10 +110,10 @@ export function vaeDecode(g: GraphBuilder, latent: Value, vae: VaeConfig, prefix
   return conv2d(g, normSwish(g, h, `${key}.norm_out`, blockIn), `${key}.conv_out`, { inChannels: blockIn, outChannels: 3, kernel: 3 });
 }
 
-/** The `vae_encoder` graph of graphSignature: image → mean, logvar. */
-export function buildVaeEncoderGraph(config: DiffPortrait360Config): GraphBuilder {
+/** The `vae_encoder` graph of graphSignature: image → mean, logvar (`options.precision`: compute type, default float32). */
+export function buildVaeEncoderGraph(config: DiffPortrait360Config, options: GraphBuilderOptions = {}): GraphBuilder {
   const signature = graphSignature(config, 'orbit', 'vae_encoder');
-  const g = new GraphBuilder('vae_encoder');
+  const g = new GraphBuilder('vae_encoder', options);
   const [imageSig] = signature.inputs;
   const image = g.input(imageSig!.name, imageSig!.type, imageSig!.shape);
   const moments = vaeEncode(g, image, config.vae);
@@ -124,10 +124,10 @@ export function buildVaeEncoderGraph(config: DiffPortrait360Config): GraphBuilde
   return g;
 }
 
-/** The `vae_decoder` graph of graphSignature: latent → image. */
-export function buildVaeDecoderGraph(config: DiffPortrait360Config): GraphBuilder {
+/** The `vae_decoder` graph of graphSignature: latent → image (`options.precision`: compute type, default float32). */
+export function buildVaeDecoderGraph(config: DiffPortrait360Config, options: GraphBuilderOptions = {}): GraphBuilder {
   const signature = graphSignature(config, 'orbit', 'vae_decoder');
-  const g = new GraphBuilder('vae_decoder');
+  const g = new GraphBuilder('vae_decoder', options);
   const [latentSig] = signature.inputs;
   const [imageSig] = signature.outputs;
   const image = vaeDecode(g, g.input(latentSig!.name, latentSig!.type, latentSig!.shape), config.vae);

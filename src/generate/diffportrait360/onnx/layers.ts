@@ -34,29 +34,33 @@ export function linear(g: GraphBuilder, x: Value, key: string, inFeatures: numbe
   return g.apply('Add', [product, g.param(`${key}.bias`, [outFeatures])], {}, 'linear');
 }
 
-/** torch.nn.GroupNorm on NCHW input (statistics per sample and group over channels·H·W). */
+/**
+ * torch.nn.GroupNorm on NCHW input (statistics per sample and group over channels·H·W). Computed in
+ * float32 in every graph precision (the LDM's GroupNorm32), affine included; float32 weights.
+ */
 export function groupNorm(g: GraphBuilder, x: Value, key: string, channels: number, eps: number, groups = 32): Value {
-  const grouped = g.apply('Reshape', [x, g.ints([0, groups, -1])], {}, 'groups');
+  const grouped = g.apply('Reshape', [g.toFloat32(x), g.ints([0, groups, -1])], {}, 'groups');
   const normalised = g.apply(
     'InstanceNormalization',
-    [grouped, g.constant(new Array<number>(groups).fill(1), [groups]), g.constant(new Array<number>(groups).fill(0), [groups])],
+    [grouped, g.constant(new Array<number>(groups).fill(1), [groups], 'float32'), g.constant(new Array<number>(groups).fill(0), [groups], 'float32')],
     { epsilon: { float: eps } },
     'group_norm',
   );
   const restored = g.apply('Reshape', [normalised, g.apply('Shape', [x])], {}, 'group_norm');
-  const weight = g.storedParam(`${key}.weight`, [channels], { kind: 'reshape', shape: [channels, 1, 1] });
-  const bias = g.storedParam(`${key}.bias`, [channels], { kind: 'reshape', shape: [channels, 1, 1] });
-  return g.apply('Add', [g.apply('Mul', [restored, weight]), bias], {}, 'group_norm');
+  const weight = g.storedParam(`${key}.weight`, [channels], { kind: 'reshape', shape: [channels, 1, 1] }, 'float32');
+  const bias = g.storedParam(`${key}.bias`, [channels], { kind: 'reshape', shape: [channels, 1, 1] }, 'float32');
+  return g.toCompute(g.apply('Add', [g.apply('Mul', [restored, weight]), bias], {}, 'group_norm'));
 }
 
-/** torch.nn.LayerNorm over the last axis. */
+/** torch.nn.LayerNorm over the last axis; float32 in every graph precision, float32 weights. */
 export function layerNorm(g: GraphBuilder, x: Value, key: string, channels: number, eps: number): Value {
-  return g.apply(
+  const normed = g.apply(
     'LayerNormalization',
-    [x, g.param(`${key}.weight`, [channels]), g.param(`${key}.bias`, [channels])],
+    [g.toFloat32(x), g.param(`${key}.weight`, [channels], undefined, 'float32'), g.param(`${key}.bias`, [channels], undefined, 'float32')],
     { axis: -1, epsilon: { float: eps } },
     'layer_norm',
   );
+  return g.toCompute(normed);
 }
 
 export function silu(g: GraphBuilder, x: Value): Value {
@@ -81,17 +85,19 @@ export interface AttentionOptions {
 
 /**
  * softmax(q·kᵀ/√d)·v over heads. q: [B, Nq, heads·d]; k, v: [B, Nk, heads·d] → [B, Nq, heads·d].
+ * The logits and the softmax are float32 in every graph precision (the LDM's ATTN_PRECISION);
+ * the probabilities return to the compute type for the product with v.
  */
 export function attention(g: GraphBuilder, q: Value, k: Value, v: Value, o: AttentionOptions): Value {
   // [B, N, heads·d] → [B, heads, N, d] (Reshape's 0 copies the input's dimension at the same index).
   const toHeads = (t: Value, perm: number[]): Value =>
     g.apply('Transpose', [g.apply('Reshape', [t, g.ints([0, 0, o.heads, o.headDim])])], { perm }, 'heads');
   // The scale goes on q (cheaper than on the scores).
-  const qh = g.apply('Mul', [toHeads(q, [0, 2, 1, 3]), g.scalar(o.headDim ** -0.5)]);
-  const kt = toHeads(k, [0, 2, 3, 1]);
+  const qh = g.apply('Mul', [g.toFloat32(toHeads(q, [0, 2, 1, 3])), g.scalar(o.headDim ** -0.5, 'scalar', 'float32')]);
+  const kt = g.toFloat32(toHeads(k, [0, 2, 3, 1]));
   const vh = toHeads(v, [0, 2, 1, 3]);
   const attend = (qc: Value): Value =>
-    g.apply('MatMul', [g.apply('Softmax', [g.apply('MatMul', [qc, kt], {}, 'scores')], { axis: -1 }), vh], {}, 'attended');
+    g.apply('MatMul', [g.toCompute(g.apply('Softmax', [g.apply('MatMul', [qc, kt], {}, 'scores')], { axis: -1 }), 'probs'), vh], {}, 'attended');
   const chunks = o.chunks ?? 1;
   const out =
     chunks <= 1
