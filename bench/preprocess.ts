@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { tmpdir, cpus } from 'node:os';
+import { tmpdir, cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,6 +16,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const portraits = resolve(root, '../shared/data/portraits');
 const cli = join(root, 'dist/cli/main.js');
 const work = mkdtempSync(join(tmpdir(), 'h3d-bench-pp-'));
+const loadBefore = loadavg();
 const runs: { portrait: string; seconds: number; ok: boolean; detail: string }[] = [];
 for (const file of readdirSync(portraits).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort()) {
   const started = performance.now();
@@ -34,6 +35,8 @@ const result = {
   benchmark: 'preprocess',
   what: 'wall time of one `head3d preprocess` process per portrait (model load, detection with mirror averaging, pose, crop, RVM matte, writing)',
   cpus: cpus().length,
+  // The machine may be shared: its 1/5/15-minute load averages before and after the runs.
+  loadAverage: { before: loadBefore.map((v) => Number(v.toFixed(2))), after: loadavg().map((v) => Number(v.toFixed(2))) },
   goalSeconds: 3,
   meanSeconds: Number(mean.toFixed(3)),
   medianSeconds: median,
@@ -42,4 +45,4 @@ const result = {
 };
 await mkdir(join(root, 'bench/results'), { recursive: true });
 await writeFile(join(root, 'bench/results/preprocess.json'), `${JSON.stringify(result, null, 2)}\n`);
-console.log(`preprocess: ${runs.length} portraits, mean ${mean.toFixed(2)} s, median ${median.toFixed(2)} s, max ${times[times.length - 1].toFixed(2)} s per portrait (goal ≤ 3 s), ${runs.filter((r) => r.ok).length} cropped`);
+console.log(`preprocess: ${runs.length} portraits, mean ${mean.toFixed(2)} s, median ${median.toFixed(2)} s, max ${times[times.length - 1].toFixed(2)} s per portrait (goal ≤ 3 s), ${runs.filter((r) => r.ok).length} cropped; load average ${result.loadAverage.before[0]} → ${result.loadAverage.after[0]} on ${result.cpus} CPUs`);
