@@ -116,8 +116,9 @@ for (const size of sizes) {
 }
 clearInterval(memoryTimer);
 
-/** PSNR of a run's curve at `seconds` of training (the last point at or before it). */
-const psnrAt = (r: (typeof runs)[number], seconds: number) => [...r.curve].reverse().find((c) => c.seconds <= seconds + 1) ?? r.curve[0];
+/** The point of a run's curve nearest to `seconds` of training (marks land a step or two late). */
+const psnrAt = (r: (typeof runs)[number], seconds: number) =>
+  r.curve.reduce((best, c) => (Math.abs(c.seconds - seconds) < Math.abs(best.seconds - seconds) ? c : best));
 const comparisons = sizes.flatMap((size) => {
   const cpu = runs.find((r) => r.size === size && r.backend === 'cpu');
   return runs
