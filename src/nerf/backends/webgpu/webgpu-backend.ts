@@ -163,7 +163,10 @@ export class WebGpuBackend implements FitBackend {
     await d.queue.onSubmittedWorkDone();
   }
 
-  /** Compile time of each kernel, in ms. */
+  /**
+   * Pipeline-creation time of each kernel, in ms. Drivers that compile at the first dispatch
+   * (llvmpipe) spend most of the compile after this, inside the warm-up that {@link compileMs} includes.
+   */
   get compileTimes(): Record<string, number> {
     if (!this.field || !this.extra) return {};
     return { ...this.field.compileTimes, compositeLoss: Math.round(this.extra.compositeLoss.compileMs), adam: Math.round(this.extra.adam.compileMs) };
