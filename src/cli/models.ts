@@ -12,6 +12,7 @@ interface RandomCliOptions {
   tiny?: boolean;
   full?: boolean;
   seed: number;
+  precision: 'fp32' | 'fp16';
   force?: boolean;
 }
 
@@ -21,10 +22,14 @@ interface ConvertCliOptions {
   hints: string;
   output: string;
   config: 'full' | 'tiny';
+  precision: 'fp32' | 'fp16';
   force?: boolean;
 }
 
 const CONFIGS = { full: FULL_CONFIG, tiny: TINY_CONFIG };
+
+const precisionOption = (): Option =>
+  new Option('--precision <type>', 'weights and compute of the graphs: fp32 (CPU) or fp16 (half the size; recommended for CUDA)').choices(['fp32', 'fp16']).default('fp32');
 
 /**
  * `head3d models random|convert`: write a DiffPortrait360 model bundle (the folder `head3d generate
@@ -40,6 +45,7 @@ export function registerModels(program: Command): void {
     .addOption(new Option('--tiny', 'tiny networks, 64² images (default; about 300 MB)').conflicts('full'))
     .addOption(new Option('--full', 'full-size networks, 512² images (27.5 GB of fp32 weights)').conflicts('tiny'))
     .option('--seed <n>', 'seed of the random weights', nonNegativeInteger, 1)
+    .addOption(precisionOption())
     .option('--force', 'replace an existing bundle folder')
     .action(async (options: RandomCliOptions, command: Command) => {
       const out = outputFor(command);
@@ -51,6 +57,7 @@ export function registerModels(program: Command): void {
       const written = await writeRandomBundle(options.output, {
         size: options.full ? 'full' : 'tiny',
         seed: options.seed,
+        precision: options.precision,
         unetGraphs: buildGraph,
         force: options.force ?? false,
         onProgress: (line) => out.progress(line),
@@ -66,6 +73,7 @@ export function registerModels(program: Command): void {
     .requiredOption('--hints <dir>', 'the 32 camera-condition images (sample_data/cam_condition/sphere32)')
     .requiredOption('-o, --output <bundle>', 'bundle folder to write')
     .addOption(new Option('--config <name>', 'architecture of the checkpoints').choices(Object.keys(CONFIGS)).default('full'))
+    .addOption(precisionOption())
     .option('--force', 'replace an existing bundle folder')
     .action(async (options: ConvertCliOptions, command: Command) => {
       const out = outputFor(command);
@@ -86,6 +94,7 @@ export function registerModels(program: Command): void {
             config: CONFIGS[options.config],
             checkpoints: { back, orbit },
             hintsDir: options.hints,
+            precision: options.precision,
             unetGraphs: buildGraph,
             unetKeys: expectedStateDictKeys,
             force: options.force ?? false,
@@ -107,7 +116,7 @@ export function registerModels(program: Command): void {
 function report(out: ReturnType<typeof outputFor>, written: WrittenBundle, seconds: number): void {
   const graphs = Object.keys(written.manifest.graphs).length;
   out.result(
-    `wrote ${written.dir}: ${graphs} graphs, ${written.files} files, ${(written.bytes / 2 ** 20).toFixed(1)} MiB in ${formatDuration(seconds)} (config ${written.manifest.config.name}, ${written.manifest.source.kind})`,
-    { bundle: written.dir, config: written.manifest.config.name, source: written.manifest.source, graphs, files: written.files, bytes: written.bytes, seconds },
+    `wrote ${written.dir}: ${graphs} graphs, ${written.files} files, ${(written.bytes / 2 ** 20).toFixed(1)} MiB in ${formatDuration(seconds)} (config ${written.manifest.config.name}, ${written.manifest.precision}, ${written.manifest.source.kind})`,
+    { bundle: written.dir, config: written.manifest.config.name, precision: written.manifest.precision, source: written.manifest.source, graphs, files: written.files, bytes: written.bytes, seconds },
   );
 }

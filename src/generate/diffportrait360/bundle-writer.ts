@@ -11,10 +11,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, statfs, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { Head3dError } from '../../core/errors.js';
 import { PANOHEAD_ORBIT_FRAMES } from '../../core/camera.js';
-import { MODEL_KINDS, RUNTIME_GRAPHS, describeBundleFile, writeManifest } from './bundle.js';
+import { MODEL_KINDS, RUNTIME_GRAPHS, describeBundleFile, manifestFiles, writeManifest } from './bundle.js';
 import {
   BUNDLE_FORMAT,
   BUNDLE_VERSION,
@@ -29,12 +29,23 @@ import {
 import type { DiffPortrait360Config } from './config.js';
 import { buildClipTextGraph, emptyPromptIds } from './networks/clip-text.js';
 import { buildVaeDecoderGraph, buildVaeEncoderGraph } from './networks/vae.js';
-import type { GraphBuilder, WeightSource } from './onnx/graph-builder.js';
+import { type ComputePrecision, type ExternalDataFile, type GraphBuilder, type WeightSource, externalDataFile } from './onnx/graph-builder.js';
 import { type GraphName, type ModelKind, graphSignature } from './signatures.js';
 
 /** Builds one graph of one model (the UNet-family graphs come from networks/graphs.ts). */
 export type UNetFamilyGraph = Exclude<GraphName, 'vae_encoder' | 'vae_decoder' | 'clip_text'>;
-export type GraphFactory = (config: DiffPortrait360Config, model: ModelKind, graph: UNetFamilyGraph) => GraphBuilder;
+export type GraphFactory = (config: DiffPortrait360Config, model: ModelKind, graph: UNetFamilyGraph, options?: { precision?: ComputePrecision }) => GraphBuilder;
+
+/** The compute precision of a bundle's runtime graphs: fp32 for the CPU provider, fp16 for CUDA. */
+export type BundlePrecision = BundleManifest['precision'];
+export const COMPUTE_PRECISION: Record<BundlePrecision, ComputePrecision> = { fp32: 'float32', fp16: 'float16' };
+
+/**
+ * Graphs that hold the same weights as another graph of the same model and reference its
+ * external-data file instead of writing their own: the UNet's uncond pass uses exactly the
+ * `model.diffusion_model.*` weights of the cond pass (8.5 GB of the full-size fp32 bundle).
+ */
+export const SHARED_WEIGHTS: Partial<Record<GraphName, GraphName>> = { unet_uncond: 'unet_cond' };
 
 /** Initializers of at least this many bytes go to the graph's `.onnx.data` file (ONNX external data). */
 export const DEFAULT_EXTERNAL_DATA_THRESHOLD = 2 ** 20;
@@ -52,6 +63,11 @@ export interface WriteBundleOptions {
   source: BundleSource;
   /** Default DEFAULT_EXTERNAL_DATA_THRESHOLD (1 MiB): tiny graphs stay single files, full-size ones never reach 2 GB. */
   externalDataThreshold?: number;
+  /**
+   * Compute precision of the runtime graphs: 'fp32' (default; the CPU provider) or 'fp16' (CUDA;
+   * half the size, norms and softmax stay fp32). The CLIP graph, run once here, stays fp32.
+   */
+  precision?: BundlePrecision;
   /** Replace an existing bundle at the output path (default: refuse). */
   force?: boolean;
   onProgress?: (message: string) => void;
@@ -65,17 +81,23 @@ export interface WrittenBundle {
   files: number;
 }
 
-/** The graph of `graph` for `model`: VAE and CLIP here, everything else from `unetGraphs`. */
-export function bundleGraph(config: DiffPortrait360Config, model: ModelKind, graph: GraphName, unetGraphs: GraphFactory): GraphBuilder {
+/** `graphs` with the ones that reuse another graph's weights (SHARED_WEIGHTS) last. */
+function sharingLast(graphs: readonly GraphName[]): GraphName[] {
+  return [...graphs].sort((a, b) => Number(SHARED_WEIGHTS[a] !== undefined) - Number(SHARED_WEIGHTS[b] !== undefined));
+}
+
+/** The graph of `graph` for `model`: VAE and CLIP (always fp32) here, everything else from `unetGraphs`. */
+export function bundleGraph(config: DiffPortrait360Config, model: ModelKind, graph: GraphName, unetGraphs: GraphFactory, precision: BundlePrecision = 'fp32'): GraphBuilder {
+  const options = { precision: COMPUTE_PRECISION[precision] };
   switch (graph) {
     case 'vae_encoder':
-      return buildVaeEncoderGraph(config);
+      return buildVaeEncoderGraph(config, options);
     case 'vae_decoder':
-      return buildVaeDecoderGraph(config);
+      return buildVaeDecoderGraph(config, options);
     case 'clip_text':
       return buildClipTextGraph(config);
     default:
-      return unetGraphs(config, model, graph);
+      return precision === 'fp32' ? unetGraphs(config, model, graph) : unetGraphs(config, model, graph, options);
   }
 }
 
@@ -142,6 +164,8 @@ export async function writeBundle(out: string, options: WriteBundleOptions): Pro
   const { config, weights, hints } = options;
   const progress = options.onProgress ?? (() => {});
   const threshold = options.externalDataThreshold ?? DEFAULT_EXTERNAL_DATA_THRESHOLD;
+  const precision = options.precision ?? 'fp32';
+  if (precision !== 'fp32' && precision !== 'fp16') throw new Head3dError(`precision must be fp32 or fp16, not ${String(precision)}`);
   if (hints.length !== PANOHEAD_ORBIT_FRAMES) throw new Head3dError(`a bundle needs ${PANOHEAD_ORBIT_FRAMES} hint images, got ${hints.length}`);
   if (config.clip.width !== config.unet.contextDim) {
     throw new Head3dError(`config ${config.name}: CLIP width ${config.clip.width} differs from the UNet context width ${config.unet.contextDim}`);
@@ -157,7 +181,7 @@ export async function writeBundle(out: string, options: WriteBundleOptions): Pro
       await rm(stale, { recursive: true, force: true });
     }
   }
-  await checkFreeSpace(dirname(finalDir), estimateBundleBytes(config, options.unetGraphs));
+  await checkFreeSpace(dirname(finalDir), estimateBundleBytes(config, options.unetGraphs, precision));
   const tmp = temporarySibling(finalDir, 'tmp');
   try {
     await mkdir(join(tmp, 'graphs'), { recursive: true });
@@ -166,12 +190,26 @@ export async function writeBundle(out: string, options: WriteBundleOptions): Pro
     const total = MODEL_KINDS.length * RUNTIME_GRAPHS.length;
     let done = 0;
     for (const model of MODEL_KINDS) {
-      for (const graph of RUNTIME_GRAPHS) {
+      // Sharing graphs are written after the graph whose external-data file they reuse.
+      const order = sharingLast(RUNTIME_GRAPHS);
+      const dataFiles = new Map<GraphName, ExternalDataFile>();
+      const externalFiles = new Map<GraphName, string>();
+      for (const graph of order) {
         progress(`models: graph ${++done}/${total}: ${model} ${graph}`);
         const file = graphFileName(model, graph);
-        const written = await bundleGraph(config, model, graph, options.unetGraphs).write(join(tmp, file), weights[model], { externalDataThreshold: threshold });
+        const owner = SHARED_WEIGHTS[graph];
+        const externalData = (owner && dataFiles.get(owner)) || externalDataFile(join(tmp, `${file}.data`));
+        const written = await bundleGraph(config, model, graph, options.unetGraphs, precision).write(join(tmp, file), weights[model], { externalDataThreshold: threshold, externalData });
+        dataFiles.set(graph, written.externalData);
+        if (written.externalDataFile) externalFiles.set(graph, relative(tmp, written.externalDataFile).split(sep).join('/'));
+        if (written.reusedTensors > 0) progress(`models: ${model} ${graph} shares ${written.reusedTensors} weights with ${owner}`);
+      }
+      // Described after all graphs of the model: a shared external-data file grows until the last one.
+      for (const graph of RUNTIME_GRAPHS) {
+        const file = graphFileName(model, graph);
         const entry: BundleGraph = { ...(await describeBundleFile(tmp, file)), model, graph, signature: graphSignature(config, model, graph) };
-        if (written.externalDataFile) entry.externalData = await describeBundleFile(tmp, `${file}.data`);
+        const external = externalFiles.get(graph);
+        if (external) entry.externalData = await describeBundleFile(tmp, external);
         graphs[graphKey(model, graph)] = entry;
       }
     }
@@ -194,7 +232,7 @@ export async function writeBundle(out: string, options: WriteBundleOptions): Pro
       format: BUNDLE_FORMAT,
       version: BUNDLE_VERSION,
       config,
-      precision: 'fp32',
+      precision,
       source: options.source,
       graphs,
       contexts,
@@ -204,11 +242,9 @@ export async function writeBundle(out: string, options: WriteBundleOptions): Pro
     };
     await writeManifest(tmp, manifest);
     await replaceFolder(tmp, finalDir);
-    const files = 1 + Object.values(graphs).reduce((n, g) => n + (g.externalData ? 2 : 1), 0) + MODEL_KINDS.length + hintFiles.length;
-    const bytes =
-      Object.values(graphs).reduce((n, g) => n + g.bytes + (g.externalData?.bytes ?? 0), 0) +
-      MODEL_KINDS.reduce((n, m) => n + contexts[m].bytes, 0) +
-      hintFiles.reduce((n, h) => n + h.bytes, 0);
+    const listed = manifestFiles(manifest);
+    const files = 1 + listed.length;
+    const bytes = listed.reduce((n, f) => n + f.bytes, 0);
     return { dir: finalDir, manifest, bytes, files };
   } catch (error) {
     await rm(tmp, { recursive: true, force: true });
@@ -233,13 +269,26 @@ async function replaceFolder(from: string, to: string): Promise<void> {
   await rm(old, { recursive: true, force: true });
 }
 
-/** Bytes of float32 weights in all runtime graphs of both models (the bundle's size within ~1%). */
-export function estimateBundleBytes(config: DiffPortrait360Config, unetGraphs: GraphFactory): number {
-  let values = 0;
+/**
+ * Bytes of the weights in all runtime graphs of both models (the bundle's size within ~1%): each
+ * in its stored type, the weights a graph shares with another (SHARED_WEIGHTS) counted once.
+ */
+export function estimateBundleBytes(config: DiffPortrait360Config, unetGraphs: GraphFactory, precision: BundlePrecision = 'fp32'): number {
+  let bytes = 0;
   for (const model of MODEL_KINDS) {
-    for (const graph of RUNTIME_GRAPHS) for (const p of bundleGraph(config, model, graph, unetGraphs).params) values += p.shape.reduce((a, b) => a * b, 1);
+    const names = new Map<GraphName, Set<string>>();
+    for (const graph of sharingLast(RUNTIME_GRAPHS)) {
+      const builder = bundleGraph(config, model, graph, unetGraphs, precision);
+      const shared = names.get(SHARED_WEIGHTS[graph] ?? graph) ?? new Set<string>();
+      for (const p of builder.params) {
+        if (shared.has(p.name)) continue;
+        shared.add(p.name);
+        bytes += p.shape.reduce((a, b) => a * b, 1) * (builder.paramType(p.name) === 'float16' ? 2 : 4);
+      }
+      names.set(graph, shared);
+    }
   }
-  return 4 * values;
+  return bytes;
 }
 
 async function checkFreeSpace(dir: string, bytes: number): Promise<void> {

@@ -93,14 +93,21 @@ export async function loadBundle(dirArg: string, options: LoadBundleOptions = {}
   };
 }
 
-/** Every file the manifest names (graphs, their external data, contexts, hints). */
+/**
+ * Every file the manifest names (graphs, their external data, contexts, hints), each once: graphs
+ * that share weights name the same external-data file.
+ */
 export function manifestFiles(manifest: BundleManifest): BundleFile[] {
   const files: BundleFile[] = [];
+  const external = new Set<string>();
   for (const model of MODEL_KINDS) {
     for (const graph of RUNTIME_GRAPHS) {
       const entry = manifest.graphs[graphKey(model, graph)];
       files.push(entry);
-      if (entry.externalData) files.push(entry.externalData);
+      if (entry.externalData && !external.has(entry.externalData.file)) {
+        external.add(entry.externalData.file);
+        files.push(entry.externalData);
+      }
     }
   }
   for (const model of MODEL_KINDS) files.push(manifest.contexts[model]);
@@ -118,6 +125,7 @@ function checkManifest(dir: string, m: BundleManifest): void {
   if (m.precision !== 'fp32' && m.precision !== 'fp16') throw bundleError(dir, `precision must be fp32 or fp16, not ${JSON.stringify(m.precision)}`);
   checkSampler(dir, m);
   if (typeof m.graphs !== 'object' || m.graphs === null) throw bundleError(dir, 'the manifest lists no graphs');
+  const externalFiles = new Map<string, BundleFile>();
   for (const model of MODEL_KINDS) {
     for (const graph of RUNTIME_GRAPHS) {
       const key = graphKey(model, graph);
@@ -125,7 +133,15 @@ function checkManifest(dir: string, m: BundleManifest): void {
       if (!entry) throw bundleError(dir, `graph ${key} is missing from the manifest`);
       if (entry.model !== model || entry.graph !== graph) throw bundleError(dir, `graph ${key} is labelled ${entry.model}/${entry.graph}`);
       checkFileEntry(dir, entry, `graph ${key}`);
-      if (entry.externalData) checkFileEntry(dir, entry.externalData, `external data of ${key}`);
+      if (entry.externalData) {
+        checkFileEntry(dir, entry.externalData, `external data of ${key}`);
+        // A shared external-data file must be described the same way by every graph that names it.
+        const seen = externalFiles.get(entry.externalData.file);
+        if (seen && (seen.bytes !== entry.externalData.bytes || seen.sha256.toLowerCase() !== entry.externalData.sha256.toLowerCase())) {
+          throw bundleError(dir, `graphs disagree on the size or sha256 of the shared external data ${entry.externalData.file}`);
+        }
+        externalFiles.set(entry.externalData.file, entry.externalData);
+      }
       const expected = graphSignature(m.config, model, graph);
       const difference = signatureDifference(expected, entry.signature);
       if (difference) throw bundleError(dir, `graph ${key} has the wrong signature: ${difference}`, 'the bundle was made by another head3d version; convert it again');

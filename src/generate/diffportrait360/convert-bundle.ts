@@ -11,7 +11,7 @@ import { Head3dError, fileError } from '../../core/errors.js';
 import { PANOHEAD_ORBIT_FRAMES } from '../../core/camera.js';
 import { readImage, resizeImage } from '../../core/image.js';
 import { sha256File } from './bundle.js';
-import { type GraphFactory, type WrittenBundle, checkBundleOutput, writeBundle } from './bundle-writer.js';
+import { type BundlePrecision, type GraphFactory, type WrittenBundle, checkBundleOutput, writeBundle } from './bundle-writer.js';
 import { DEFAULT_SAMPLER } from './bundle-manifest.js';
 import { type KeyShape, assertKeysMatch, compareKeys } from './checkpoint/keys.js';
 import type { DiffPortrait360Config } from './config.js';
@@ -122,6 +122,8 @@ export interface ConvertBundleOptions {
   unetKeys: ExpectedKeys;
   force?: boolean;
   externalDataThreshold?: number;
+  /** 'fp32' (default, CPU) or 'fp16' (CUDA). */
+  precision?: BundlePrecision;
   /** Hash the checkpoint files for the manifest's source record (default true; GBs take a while). */
   hashCheckpoints?: boolean;
   onProgress?: (message: string) => void;
@@ -160,6 +162,7 @@ export async function convertBundle(out: string, options: ConvertBundleOptions):
     hintSource: `camera-condition images from ${options.hintsDir}`,
     source,
     ...(options.externalDataThreshold !== undefined ? { externalDataThreshold: options.externalDataThreshold } : {}),
+    ...(options.precision !== undefined ? { precision: options.precision } : {}),
     ...(options.force !== undefined ? { force: options.force } : {}),
     onProgress: progress,
   });

@@ -7,7 +7,7 @@
 import sharp from 'sharp';
 import { mixSeed } from '../../core/random.js';
 import type { RgbaImage } from '../../core/image.js';
-import { type GraphFactory, type WrittenBundle, checkBundleOutput, writeBundle } from './bundle-writer.js';
+import { type BundlePrecision, type GraphFactory, type WrittenBundle, checkBundleOutput, writeBundle } from './bundle-writer.js';
 import { type DiffPortrait360Config, FULL_CONFIG, TINY_CONFIG } from './config.js';
 import { RandomWeights, type RandomWeightOptions } from './onnx/random-weights.js';
 import type { ModelKind } from './signatures.js';
@@ -24,6 +24,16 @@ export const RANDOM_WEIGHT_SCALES: Record<RandomBundleSize, Omit<RandomWeightOpt
   full: { std: 0.02, biasStd: 0.02 },
 };
 
+/**
+ * Weight scales of fp16 bundles: the tiny networks' activations with std 0.2 pass the float16
+ * range (65504) inside the UNet and give NaN, so fp16 tiny bundles use std 0.1. Real checkpoints
+ * run in fp16 in the released code.
+ */
+export const RANDOM_WEIGHT_SCALES_FP16: Record<RandomBundleSize, Omit<RandomWeightOptions, 'seed'>> = {
+  tiny: { std: 0.1, biasStd: 0.05 },
+  full: { std: 0.02, biasStd: 0.02 },
+};
+
 export const RANDOM_BUNDLE_DEFAULTS = { size: 'tiny' as RandomBundleSize, seed: 1 };
 
 export interface RandomBundleOptions {
@@ -35,6 +45,8 @@ export interface RandomBundleOptions {
   unetGraphs: GraphFactory;
   force?: boolean;
   externalDataThreshold?: number;
+  /** 'fp32' (default, CPU) or 'fp16' (CUDA); fp16 bundles use RANDOM_WEIGHT_SCALES_FP16. */
+  precision?: BundlePrecision;
   onProgress?: (message: string) => void;
 }
 
@@ -62,7 +74,7 @@ export async function writeRandomBundle(out: string, options: RandomBundleOption
   const size = options.size ?? RANDOM_BUNDLE_DEFAULTS.size;
   const seed = options.seed ?? RANDOM_BUNDLE_DEFAULTS.seed;
   const config = randomBundleConfig(size);
-  const scales = RANDOM_WEIGHT_SCALES[size];
+  const scales = (options.precision === 'fp16' ? RANDOM_WEIGHT_SCALES_FP16 : RANDOM_WEIGHT_SCALES)[size];
   const weightsOf = (model: ModelKind): RandomWeights => new RandomWeights({ seed: mixSeed(seed, model === 'back' ? 1 : 2), ...scales });
   checkBundleOutput(out, options.force);
   options.onProgress?.(`models: rendering ${config.imageSize}² synthetic hints`);
@@ -75,6 +87,7 @@ export async function writeRandomBundle(out: string, options: RandomBundleOption
     hintSource: SYNTHETIC_HINTS_DESCRIPTION,
     source: { kind: 'random', seed },
     ...(options.externalDataThreshold !== undefined ? { externalDataThreshold: options.externalDataThreshold } : {}),
+    ...(options.precision !== undefined ? { precision: options.precision } : {}),
     ...(options.force !== undefined ? { force: options.force } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });

@@ -80,7 +80,22 @@ export async function createOnnxRuntime(bundle: Bundle, options: OnnxRuntimeOpti
   if (choice === 'cuda' && !installed) throw new Head3dError('the onnxruntime CUDA execution provider is not installed', { hint: CUDA_HINT });
   const provider = choice === 'cpu' || !installed ? 'cpu' : 'cuda';
   if (choice === 'auto' && listed && !installed) options.onNote?.('onnxruntime: CUDA provider not installed, running on the CPU (full-size bundles take hours for 32 views)');
-  return new OnnxDiffusionRuntime(ort, bundle, provider, choice, options);
+  const runtime = new OnnxDiffusionRuntime(ort, bundle, provider, choice, options);
+  if (provider === 'cpu') noteFp16OnCpu(bundle, options);
+  return runtime;
+}
+
+/**
+ * An fp16 bundle on the CPU provider runs (onnxruntime-node 1.30 computes the float16 ops it has
+ * no CPU kernel for through inserted Casts to float32; the tiny graphs match fp32 within 0.3%),
+ * but gains nothing there and its sessions take about twice as long to create: say so.
+ */
+function noteFp16OnCpu(bundle: Bundle, options: OnnxRuntimeOptions): void {
+  if (bundle.manifest.precision !== 'fp16') return;
+  options.onNote?.(
+    'onnxruntime: this is an fp16 bundle (made for CUDA) running on the CPU provider: it works, through float32 casts, but slower to load and no faster; ' +
+      'for the CPU write an fp32 bundle (head3d models convert --precision fp32)',
+  );
 }
 
 class OnnxDiffusionRuntime implements DiffusionRuntime {
@@ -133,6 +148,7 @@ class OnnxDiffusionRuntime implements DiffusionRuntime {
       if (this.provider === 'cuda' && this.choice === 'auto') {
         this.options.onNote?.(`onnxruntime: the CUDA provider failed to start (${message}); falling back to the CPU`);
         this.provider = 'cpu';
+        noteFp16OnCpu(this.bundle, this.options);
         return this.open(model, graph);
       }
       throw new Head3dError(`cannot open graph ${graphKey(model, graph)} (${path}): ${message}`, {
