@@ -47,6 +47,13 @@ export const COMPUTE_PRECISION: Record<BundlePrecision, ComputePrecision> = { fp
  */
 export const SHARED_WEIGHTS: Partial<Record<GraphName, GraphName>> = { unet_uncond: 'unet_cond' };
 
+/**
+ * The external-data threshold of graphs that share weights (both sides of SHARED_WEIGHTS): only
+ * external tensors can be shared, so all but the smallest go there whatever the bundle's threshold.
+ */
+export const SHARED_EXTERNAL_DATA_THRESHOLD = 4096;
+const sharesWeights = (graph: GraphName): boolean => Object.entries(SHARED_WEIGHTS).some(([a, b]) => a === graph || b === graph);
+
 /** Initializers of at least this many bytes go to the graph's `.onnx.data` file (ONNX external data). */
 export const DEFAULT_EXTERNAL_DATA_THRESHOLD = 2 ** 20;
 
@@ -199,7 +206,8 @@ export async function writeBundle(out: string, options: WriteBundleOptions): Pro
         const file = graphFileName(model, graph);
         const owner = SHARED_WEIGHTS[graph];
         const externalData = (owner && dataFiles.get(owner)) || externalDataFile(join(tmp, `${file}.data`));
-        const written = await bundleGraph(config, model, graph, options.unetGraphs, precision).write(join(tmp, file), weights[model], { externalDataThreshold: threshold, externalData });
+        const externalDataThreshold = sharesWeights(graph) ? Math.min(threshold, SHARED_EXTERNAL_DATA_THRESHOLD) : threshold;
+        const written = await bundleGraph(config, model, graph, options.unetGraphs, precision).write(join(tmp, file), weights[model], { externalDataThreshold, externalData });
         dataFiles.set(graph, written.externalData);
         if (written.externalDataFile) externalFiles.set(graph, relative(tmp, written.externalDataFile).split(sep).join('/'));
         if (written.reusedTensors > 0) progress(`models: ${model} ${graph} shares ${written.reusedTensors} weights with ${owner}`);

@@ -71,6 +71,21 @@ describe('model bundle', () => {
     expect(await refusal(dir, { verify: 'none' }).catch(() => 'ok')).toBe('ok');
   });
 
+  it('accepts graphs that share one external-data file, hashing it once, and refuses disagreeing entries', async () => {
+    const { dir } = await fakeBundle('shared');
+    const data = 'graphs/orbit_unet_cond.onnx.data';
+    writeFileSync(join(dir, data), 'shared weights');
+    const entry = await describeBundleFile(dir, data);
+    await patch(dir, (m) => {
+      m.graphs['orbit/unet_cond'].externalData = entry;
+      m.graphs['orbit/unet_uncond'].externalData = entry;
+    });
+    const bundle = await loadBundle(dir, { verify: 'all' });
+    expect(bundle.hashed.filter((f) => f === data)).toHaveLength(1);
+    await patch(dir, (m) => (m.graphs['orbit/unet_uncond'].externalData = { ...entry, bytes: entry.bytes + 1 }));
+    expect(await refusal(dir)).toMatch(/graphs disagree on the size or sha256 of the shared external data graphs\/orbit_unet_cond.onnx.data/);
+  });
+
   it('refuses missing, truncated and damaged files', async () => {
     const { dir } = await fakeBundle('files');
     writeFileSync(join(dir, 'hints/07.png'), 'hint X'); // same size, other bytes

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { Head3dError } from '../../../src/core/errors.js';
-import { type Bundle, MODEL_KINDS, RUNTIME_GRAPHS, loadBundle, readBundleContext } from '../../../src/generate/diffportrait360/bundle.js';
+import { type Bundle, MODEL_KINDS, RUNTIME_GRAPHS, loadBundle, manifestFiles, readBundleContext } from '../../../src/generate/diffportrait360/bundle.js';
 import { type GraphFactory, emptyPromptContext, estimateBundleBytes, leftoverTemporaries } from '../../../src/generate/diffportrait360/bundle-writer.js';
 import { openCheckpoint } from '../../../src/generate/diffportrait360/checkpoint/index.js';
 import { TINY_CONFIG } from '../../../src/generate/diffportrait360/config.js';
@@ -105,10 +105,21 @@ describe('head3d models', () => {
     const bundle = await loadBundle(out, { verify: 'all' });
     expect(bundle.manifest.source).toEqual({ kind: 'random', seed: 3 });
     expect(bundle.manifest.hintSource).toMatch(/^synthetic/);
-    const graphBytes = Object.values(bundle.manifest.graphs).reduce((n, g) => n + g.bytes + (g.externalData?.bytes ?? 0), 0);
+    // The uncond UNet references the cond UNet's external-data file (the same weights), listed once.
+    for (const model of MODEL_KINDS) {
+      const cond = bundle.manifest.graphs[`${model}/unet_cond`]!;
+      expect(cond.externalData?.file).toBe(`graphs/${model}_unet_cond.onnx.data`);
+      expect(bundle.manifest.graphs[`${model}/unet_uncond`]!.externalData).toEqual(cond.externalData);
+      expect(existsSync(join(out, `graphs/${model}_unet_uncond.onnx.data`))).toBe(false);
+    }
+    const files = manifestFiles(bundle.manifest);
+    expect(new Set(files.map((f) => f.file)).size).toBe(files.length);
+    const graphBytes = files.filter((f) => f.file.startsWith('graphs/')).reduce((n, f) => n + f.bytes, 0);
     const estimate = estimateBundleBytes(TINY_CONFIG, buildGraph);
     expect(graphBytes / estimate).toBeGreaterThan(1);
     expect(graphBytes / estimate).toBeLessThan(1.1);
+    // Before the UNets shared their weights the tiny bundle's graphs were 300 MiB.
+    expect(graphBytes).toBeLessThan(230 * 2 ** 20);
     const hint = await sharp(bundle.hintPaths()[16]!).metadata();
     expect([hint.width, hint.height, hint.channels]).toEqual([64, 64, 3]);
     for (const model of MODEL_KINDS) {
@@ -135,6 +146,29 @@ describe('head3d models', () => {
 
     // The same output again is refused without --force.
     expectUserError(await head3d('models', 'random', '--tiny', '-o', out), /already exists/);
+  });
+
+  it('random --tiny --precision fp16 writes a half-size fp16 bundle whose graphs run on the CPU EP', async () => {
+    const out = join(dir, 'tiny16');
+    const result = await head3d('models', 'random', '--tiny', '--precision', 'fp16', '-o', out);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/\(config tiny, fp16, random\)/);
+    const bundle = await loadBundle(out, { verify: 'all' });
+    expect(bundle.manifest.precision).toBe('fp16');
+    const graphBytes = manifestFiles(bundle.manifest).filter((f) => f.file.startsWith('graphs/')).reduce((n, f) => n + f.bytes, 0);
+    const estimate = estimateBundleBytes(TINY_CONFIG, buildGraph, 'fp16');
+    expect(graphBytes / estimate).toBeGreaterThan(1);
+    expect(graphBytes / estimate).toBeLessThan(1.1);
+    expect(graphBytes / estimateBundleBytes(TINY_CONFIG, buildGraph)).toBeLessThan(0.55);
+    for (const graph of ['unet_uncond', 'vae_decoder'] as const) {
+      const session = await ort.InferenceSession.create(bundle.graphPath('back', graph), { graphOptimizationLevel: 'disabled' });
+      const outputs = await session.run(inputsFor(bundle, 'back', graph, 1));
+      for (const tensor of Object.values(outputs)) {
+        expect(tensor.type).toBe('float32');
+        expect((tensor.data as Float32Array).every(Number.isFinite), graph).toBe(true);
+      }
+      await session.release();
+    }
   });
 
   it('renders synthetic hints on PanoHead\'s orbit: face at frame 0, hair at frame 16, profiles at 8 and 24', () => {

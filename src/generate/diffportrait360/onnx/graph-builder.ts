@@ -107,7 +107,10 @@ export interface WrittenGraph {
 }
 
 const elementTypes: Record<ElementType, OnnxDataType> = { float32: OnnxDataType.FLOAT, float16: OnnxDataType.FLOAT16, int64: OnnxDataType.INT64 };
+/** External tensors of at least LARGE_TENSOR bytes start at page (4 KiB) offsets, so they can be mapped; smaller ones at 64 bytes. */
 const EXTERNAL_ALIGNMENT = 4096;
+const SMALL_ALIGNMENT = 64;
+const LARGE_TENSOR = 2 ** 16;
 
 export class GraphBuilder {
   private readonly nodes: OnnxNode[] = [];
@@ -271,7 +274,7 @@ export class GraphBuilder {
    * Writes the model to `file`. Weights are read one at a time from `weights` and stored in their
    * declared type (float32 → float16 rounds to nearest even); with an external-data threshold,
    * large ones stream into the external-data file (`<file>.data`, or `options.externalData`) at
-   * 4 KiB-aligned offsets, and tensors that file already holds with the same name, type, shape and
+   * 4 KiB-aligned offsets (64 bytes for those under 64 KiB), and tensors that file already holds with the same name, type, shape and
    * bytes are referenced instead of written again.
    */
   async write(file: string, weights: WeightSource, options: WriteOptions = {}): Promise<WrittenGraph> {
@@ -310,7 +313,8 @@ export class GraphBuilder {
         continue;
       }
       external ??= createWriteStream(data.path, { flags: data.bytes === 0 ? 'w' : 'a' });
-      const padding = (EXTERNAL_ALIGNMENT - (data.bytes % EXTERNAL_ALIGNMENT)) % EXTERNAL_ALIGNMENT;
+      const alignment = bytes.byteLength >= LARGE_TENSOR ? EXTERNAL_ALIGNMENT : SMALL_ALIGNMENT;
+      const padding = (alignment - (data.bytes % alignment)) % alignment;
       if (padding > 0 && !external.write(new Uint8Array(padding))) await once(external, 'drain');
       data.bytes += padding;
       // Copy: the stream may hold the chunk after the source array is reused by the weight reader.
