@@ -3,7 +3,8 @@
  * `head3d models random` write and `head3d generate --models` reads):
  *
  *   <bundle>/manifest.json        this structure
- *   <bundle>/graphs/<model>_<graph>.onnx (+ .onnx.data external weights when large)
+ *   <bundle>/graphs/<model>_<graph>.onnx (+ .onnx.data external weights when large; unet_uncond
+ *                                    references unet_cond's .onnx.data: the same weights, stored once)
  *   <bundle>/hints/00.png … 31.png   the 32 camera-hint images (sphere32), RGB
  *   <bundle>/context_<model>.bin     CLIP-L("") last_hidden_state, float32 little-endian [1,77,D]
  */
@@ -24,7 +25,7 @@ export interface BundleFile {
 export interface BundleGraph extends BundleFile {
   model: ModelKind;
   graph: GraphName;
-  /** The ONNX external-data file that holds this graph's weights, when it has one. */
+  /** The ONNX external-data file that holds this graph's weights, when it has one (may be another graph's: SHARED_WEIGHTS). */
   externalData?: BundleFile;
   signature: GraphSignature;
 }
@@ -66,6 +67,7 @@ export interface BundleManifest {
   format: typeof BUNDLE_FORMAT;
   version: number;
   config: DiffPortrait360Config;
+  /** Compute precision of the runtime graphs (their inputs and outputs are float32 either way). */
   precision: 'fp32' | 'fp16';
   source: BundleSource;
   /** Runtime graphs keyed `${model}/${graph}` (clip_text is used at conversion only and not kept). */

@@ -68,7 +68,10 @@ export interface WriteBundleOptions {
   /** Where the hints come from, recorded in the manifest (e.g. that they are synthetic). */
   hintSource: string;
   source: BundleSource;
-  /** Default DEFAULT_EXTERNAL_DATA_THRESHOLD (1 MiB): tiny graphs stay single files, full-size ones never reach 2 GB. */
+  /**
+   * Default DEFAULT_EXTERNAL_DATA_THRESHOLD (1 MiB): full-size graphs never reach 2 GB. The UNet
+   * graphs, which share one external-data file, use at most SHARED_EXTERNAL_DATA_THRESHOLD.
+   */
   externalDataThreshold?: number;
   /**
    * Compute precision of the runtime graphs: 'fp32' (default; the CPU provider) or 'fp16' (CUDA;

@@ -37,7 +37,7 @@ export const RANDOM_WEIGHT_SCALES_FP16: Record<RandomBundleSize, Omit<RandomWeig
 export const RANDOM_BUNDLE_DEFAULTS = { size: 'tiny' as RandomBundleSize, seed: 1 };
 
 export interface RandomBundleOptions {
-  /** 'tiny' (TINY_CONFIG, 64² images, about 300 MB) or 'full' (FULL_CONFIG, 27.5 GB). Default tiny. */
+  /** 'tiny' (TINY_CONFIG, 64² images, about 220 MB in fp32) or 'full' (FULL_CONFIG, about 19 GB in fp32, 9.5 GB in fp16). Default tiny. */
   size?: RandomBundleSize;
   /** Seed of every weight (each model gets its own stream). Default 1. */
   seed?: number;
