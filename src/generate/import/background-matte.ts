@@ -8,9 +8,9 @@ export interface BackgroundMatteOptions {
   /** Least share of border pixels within `high` of the border's median colour for a plain background (default 0.6). */
   minPlainBorder?: number;
   /**
-   * Pixels searched around an edge pixel for the solid foreground colour it is a mix of (default 2);
-   * its alpha is then its position between the background and that colour. Edge pixels with no
-   * solid pixel that near keep the `low`–`high` ramp.
+   * Width in pixels of the band beyond the keyed background whose pixels may still be mixed with it
+   * (default 2). An edge pixel's alpha is its position between the background and the colour of the
+   * nearest solid pixel within twice that distance; edge pixels with none keep the `low`–`high` ramp.
    */
   edgeRadius?: number;
 }
@@ -61,7 +61,7 @@ export function backgroundMatte(frame: RgbaImage, options: BackgroundMatteOption
   for (let p = 0; p < width * height; p++) {
     if (!reached[p]) continue;
     const x = p % width, y = (p - x) / width;
-    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+    for (let dy = -edgeRadius; dy <= edgeRadius; dy++) for (let dx = -edgeRadius; dx <= edgeRadius; dx++) {
       const xx = x + dx, yy = y + dy;
       if (xx >= 0 && yy >= 0 && xx < width && yy < height) edge[yy * width + xx] = 1;
     }
@@ -82,8 +82,9 @@ export function backgroundMatte(frame: RgbaImage, options: BackgroundMatteOption
     if (distance[p] <= low) return 0;
     const x = p % width, y = (p - x) / width;
     let best = -1, bestSquared = Infinity;
-    for (let dy = -edgeRadius; dy <= edgeRadius; dy++) {
-      for (let dx = -edgeRadius; dx <= edgeRadius; dx++) {
+    const search = 2 * edgeRadius;
+    for (let dy = -search; dy <= search; dy++) {
+      for (let dx = -search; dx <= search; dx++) {
         const xx = x + dx, yy = y + dy;
         if (xx < 0 || yy < 0 || xx >= width || yy >= height) continue;
         const q = yy * width + xx;
