@@ -53,6 +53,17 @@ describe('onnxruntime-node runtime', () => {
     await runtime.release();
   });
 
+  it('notes that an fp16 bundle on the CPU provider runs but is slower', async () => {
+    const { dir } = await writeFakeBundle(join(root, 'fp16'));
+    const bundle = await loadBundle(dir);
+    const notes: string[] = [];
+    await createOnnxRuntime({ ...bundle, manifest: { ...bundle.manifest, precision: 'fp16' } }, { provider: 'cpu', onNote: (line) => notes.push(line) });
+    expect(notes.join('\n')).toMatch(/fp16 bundle .* CPU provider: it works/);
+    notes.length = 0;
+    await createOnnxRuntime(bundle, { provider: 'cpu', onNote: (line) => notes.push(line) });
+    expect(notes.join('\n')).not.toMatch(/fp16/);
+  });
+
   it('refuses --provider cuda where the CUDA provider is not installed', async () => {
     const providers = await onnxProviders();
     if (providers.cudaInstalled) return;

@@ -70,7 +70,7 @@ describe('fp16 DiffPortrait360 graphs', () => {
   });
 
   /** Runs `build` in float32 and float16 on the CPU EP with the same inputs; returns the relative L2 and max differences. */
-  async function compare(name: string, build: (precision: ComputePrecision) => GraphBuilder, model: ModelKind, graph: UNetGraphName | 'vae_decoder', batch: number) {
+  async function compare(name: string, build: (precision: ComputePrecision) => GraphBuilder, model: ModelKind, graph: UNetGraphName | 'vae_decoder', batch: number, provider = 'cpu') {
     const feeds: Record<string, ort.Tensor> = {};
     let seed = 1;
     for (const input of graphSignature(TINY_CONFIG, model, graph).inputs) {
@@ -85,7 +85,9 @@ describe('fp16 DiffPortrait360 graphs', () => {
     for (const precision of ['float32', 'float16'] as const) {
       const file = join(dir, `${name}_${precision}.onnx`);
       await build(precision).write(file, weights);
-      const session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], intraOpNumThreads: 2, logSeverityLevel: 3 });
+      // float32 is the reference: always on the CPU EP.
+      const providers = precision === 'float32' || provider === 'cpu' ? ['cpu'] : [provider, 'cpu'];
+      const session = await ort.InferenceSession.create(file, { executionProviders: providers, intraOpNumThreads: 2, logSeverityLevel: 3 });
       results.push(await session.run(feeds));
       await session.release();
     }
@@ -120,6 +122,16 @@ describe('fp16 DiffPortrait360 graphs', () => {
     const worst = await compare('vae_decoder', (precision) => buildVaeDecoderGraph(TINY_CONFIG, { precision }), 'orbit', 'vae_decoder', 1);
     expect(worst.relative).toBeLessThan(1e-2);
     expect(worst.maxAbs).toBeLessThan(1e-2 * worst.scale);
+  });
+
+  // The CUDA EP (ONNXRUNTIME_NODE_INSTALL=true npm rebuild onnxruntime-node, an NVIDIA GPU): opt in with HEAD3D_TEST_CUDA=1.
+  it.runIf(process.env.HEAD3D_TEST_CUDA === '1')('match float32 within float16 tolerance on the CUDA EP: orbit unet_cond and vae_decoder', async () => {
+    const unet = await compare('cuda_orbit_unet_cond', (precision) => buildGraph(TINY_CONFIG, 'orbit', 'unet_cond', { precision }), 'orbit', 'unet_cond', 8, 'cuda');
+    const vae = await compare('cuda_vae_decoder', (precision) => buildVaeDecoderGraph(TINY_CONFIG, { precision }), 'orbit', 'vae_decoder', 1, 'cuda');
+    for (const worst of [unet, vae]) {
+      expect(worst.relative).toBeLessThan(1e-2);
+      expect(worst.maxAbs).toBeLessThan(1e-2 * worst.scale);
+    }
   });
 
   it('share an external-data file between graphs: same tensors are referenced, changed ones appended', async () => {
