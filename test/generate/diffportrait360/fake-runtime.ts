@@ -64,6 +64,8 @@ export class FakeRuntime implements DiffusionRuntime {
     const frameLength = z * latent * latent;
     const f32 = (data: Float32Array, dims: number[]): Tensor => ({ type: 'float32', dims, data });
     const t = feeds.timestep ? Number((feeds.timestep.data as BigInt64Array)[0]) : 0;
+    // The frame batch is static in the signatures (one window, or the one back view).
+    const frames = feeds.x ? feeds.x.dims[0]! : 0;
     switch (graph) {
       case 'vae_encoder': {
         const n = bound.N;
@@ -91,7 +93,7 @@ export class FakeRuntime implements DiffusionRuntime {
         return out;
       }
       case 'controlnet': {
-        const b = bound.B;
+        const b = frames;
         const hint = feeds.hint.data as Float32Array;
         const per = hint.length / b;
         const out: Record<string, Tensor> = {};
@@ -105,7 +107,7 @@ export class FakeRuntime implements DiffusionRuntime {
         return out;
       }
       case 'unet_cond': {
-        const b = bound.B;
+        const b = frames;
         const x = feeds.x.data as Float32Array;
         let bankSum = 0;
         bankEntries(c).forEach((_, j) => (bankSum += sum(feeds[bankName(j)].data as Float32Array)));
@@ -115,7 +117,7 @@ export class FakeRuntime implements DiffusionRuntime {
         return { eps: f32(fakeEpsCond(x, bankSum, controlPerFrame, frameLength), [b, z, latent, latent]) };
       }
       case 'unet_uncond':
-        return { eps: f32(fakeEpsUncond(feeds.x.data as Float32Array), [bound.B, z, latent, latent]) };
+        return { eps: f32(fakeEpsUncond(feeds.x.data as Float32Array), [frames, z, latent, latent]) };
       default:
         throw new Error(`fake runtime: no ${graph}`);
     }
