@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import { Head3dError } from '../core/errors.js';
 import { formatDuration } from '../core/output.js';
 import type { WrittenBundle } from '../generate/diffportrait360/bundle-writer.js';
-import { FULL_CONFIG, TINY_CONFIG } from '../generate/diffportrait360/config.js';
+import { FULL_CONFIG, MICRO_CONFIG, TINY_CONFIG } from '../generate/diffportrait360/config.js';
 import { registerModelsVerify } from './models-verify.js';
 import { nonNegativeInteger } from './options.js';
 import { outputFor } from './program.js';
@@ -21,12 +21,12 @@ interface ConvertCliOptions {
   orbit: string;
   hints: string;
   output: string;
-  config: 'full' | 'tiny';
+  config: 'full' | 'tiny' | 'micro';
   precision: 'fp32' | 'fp16';
   force?: boolean;
 }
 
-const CONFIGS = { full: FULL_CONFIG, tiny: TINY_CONFIG };
+const CONFIGS = { full: FULL_CONFIG, tiny: TINY_CONFIG, micro: MICRO_CONFIG };
 
 const precisionOption = (): Option =>
   new Option('--precision <type>', 'weights and compute of the graphs: fp32 (CPU) or fp16 (half the size; recommended for CUDA)').choices(['fp32', 'fp16']).default('fp32');

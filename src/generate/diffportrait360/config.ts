@@ -41,7 +41,7 @@ export interface ClipTextConfig {
 }
 
 export interface DiffPortrait360Config {
-  /** A name written into bundles: 'full' or 'tiny'. */
+  /** A name written into bundles: 'full', 'tiny' or 'micro'. */
   name: string;
   /** Side of the RGB images (512 full size); latents are imageSize / 8. */
   imageSize: number;
@@ -84,6 +84,19 @@ export const TINY_CONFIG: DiffPortrait360Config = {
   motion: { numHeads: 4, videoLength: 8, maxLength: 24 },
   vae: { ch: 32, chMult: [1, 2, 4, 4], numResBlocks: 2, zChannels: 4 },
   clip: { width: 32, layers: 2, heads: 2, vocabSize: 49408, contextLength: 77 },
+};
+
+/**
+ * The smallest configuration the official code builds: TINY_CONFIG with the levels 32, 32, 64, 64
+ * wide (the last level runs at 1×1 and GroupNorm(32) needs two values per group there) and a
+ * 32-wide VAE. The committed checkpoints of test/fixtures/dp360/micro are of this size
+ * (scripts/reference/make_micro_checkpoint.py).
+ */
+export const MICRO_CONFIG: DiffPortrait360Config = {
+  ...TINY_CONFIG,
+  name: 'micro',
+  unet: { ...TINY_CONFIG.unet, channelMult: [1, 1, 2, 2] },
+  vae: { ...TINY_CONFIG.vae, chMult: [1, 1, 1, 1] },
 };
 
 export function latentSize(config: DiffPortrait360Config): number {
