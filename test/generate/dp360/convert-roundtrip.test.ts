@@ -6,7 +6,7 @@
  * the official code's outputs stored beside them; a checkpoint with a missing and a mis-shaped key
  * is refused.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ import { MICRO_CONFIG } from '../../../src/generate/diffportrait360/config.js';
 import { convertBundle } from '../../../src/generate/diffportrait360/convert-bundle.js';
 import { buildGraph, expectedStateDictKeys } from '../../../src/generate/diffportrait360/networks/graphs.js';
 import type { GraphName, ModelKind } from '../../../src/generate/diffportrait360/signatures.js';
-import { REPO_ROOT } from '../../helpers/cli.js';
+import { REPO_ROOT, isOneLineUserError, runCli } from '../../helpers/cli.js';
 
 const FIXTURES = join(REPO_ROOT, 'test/fixtures/dp360/micro');
 
@@ -141,4 +141,12 @@ describe('converter round trip on the committed micro torch checkpoints', () => 
     expect(message).not.toMatch(/unexpected/);
     expect(await leftoverTemporaries(out)).toEqual([]);
   });
+
+  it('head3d models convert --config micro (CLI) refuses it too, in one line', async () => {
+    const out = join(dir, 'cli-refused');
+    const result = await runCli(['--quiet', 'models', 'convert', '--config', 'micro', '--back', join(FIXTURES, manifest.broken.checkpoint), '--orbit', join(FIXTURES, manifest.models.orbit.checkpoint), '--hints', hints, '-o', out]);
+    expect(isOneLineUserError(result), result.stderr).toBe(true);
+    expect(result.stderr).toMatch(/^head3d: checkpoint .*micro-back-broken\.pt does not fit the back model: 1 missing \(model\.diffusion_model\.out\.2\.weight\); 1 with the wrong shape/);
+    expect(existsSync(out)).toBe(false);
+  }, 120_000);
 });
