@@ -6,6 +6,7 @@ import { type GpuContext, acquireGpu } from '../../src/nerf/backends/webgpu/devi
 import { readFloats, storageBuffer, uploadBuffer } from '../../src/nerf/backends/webgpu/buffers.js';
 import { GpuField, type RayBuffers, type SampleBuffers } from '../../src/nerf/backends/webgpu/gpu-field.js';
 import { createRandom as mulberry32 } from '../../src/core/random.js';
+import { relativeMaxError } from '../helpers/numeric.js';
 
 /**
  * Each WGSL kernel against the CPU reference (FieldKernels, volume.ts) evaluated in float64 on the
@@ -30,16 +31,6 @@ const config: FieldConfig = {
 
 /** Samples: not a multiple of the workgroup (64) nor of the weight-gradient chunk (256). */
 const N = 613;
-
-/** Largest |a − b| over the arrays, divided by the largest |b| (so 1e-6 means six digits agree). */
-function relativeMaxError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let error = 0, scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    error = Math.max(error, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return error / Math.max(scale, 1e-30);
-}
 
 /** Largest elementwise |a − b| / (|b| + floor·max|b|): catches small entries being wrong too. */
 function elementwiseError(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {

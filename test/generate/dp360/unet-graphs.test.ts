@@ -11,6 +11,7 @@ import { timestepEmbedding, timestepFrequencies } from '../../../src/generate/di
 import { GraphBuilder, type ParamSpec, type WeightSource } from '../../../src/generate/diffportrait360/onnx/graph-builder.js';
 import { RandomWeights } from '../../../src/generate/diffportrait360/onnx/random-weights.js';
 import { bankName, CONTROL_MIDDLE, controlName, controlShapes, graphSignature, type ModelKind } from '../../../src/generate/diffportrait360/signatures.js';
+import { relativeMaxError } from '../../helpers/numeric.js';
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 const options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1 };
@@ -112,16 +113,6 @@ describe('attention chunking', () => {
 /** Seeded sinusoidal test data. */
 function data(count: number, seed: number, scale = 1): Float32Array {
   return Float32Array.from({ length: count }, (_, i) => scale * Math.sin(i * 0.731 + seed * 1.37) * Math.cos(i * 0.117 + seed));
-}
-
-function maxRelative(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let error = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    error = Math.max(error, Math.abs(actual[i]! - expected[i]!));
-    scale = Math.max(scale, Math.abs(expected[i]!));
-  }
-  return error / scale;
 }
 
 describe('timestep embedding and motion module', () => {
@@ -266,12 +257,12 @@ describe('timestep embedding and motion module', () => {
     const expected = new Float64Array(input.length);
     for (let b = 0; b < batch; b++)
       for (let c = 0; c < C; c++) for (let t = 0; t < tokens; t++) expected[(b * C + c) * tokens + t] = input[(b * C + c) * tokens + t]! + h[(b * tokens + t) * C + c]!;
-    expect(maxRelative(actual, expected)).toBeLessThan(1e-5);
+    expect(relativeMaxError(actual, expected)).toBeLessThan(1e-5);
     // Windows are independent: changing the second window leaves the first one's output alone.
     const changed = input.slice();
     for (let i = frames * C * tokens; i < changed.length; i++) changed[i] = changed[i]! * -0.5;
     const again = (await session.run({ x: new ort.Tensor('float32', changed, [batch, channels, side, side]) })).y!.data as Float32Array;
-    expect(maxRelative(again.subarray(0, frames * C * tokens), actual.subarray(0, frames * C * tokens))).toBe(0);
+    expect(relativeMaxError(again.subarray(0, frames * C * tokens), actual.subarray(0, frames * C * tokens))).toBe(0);
   });
 });
 
@@ -395,11 +386,11 @@ describe('reference attention', () => {
       const plain = (await uncond.run({ x: xTensor, timestep, context })).eps!.data as Float32Array;
       const ownBank = await bankOf(frame);
       const read = (await cond.run(condFeeds(ownBank))).eps!.data as Float32Array;
-      expect(maxRelative(read, plain)).toBeLessThan(1e-4);
+      expect(relativeMaxError(read, plain)).toBeLessThan(1e-4);
 
       const otherBank = await bankOf(data(frameSize, 8));
       const other = (await cond.run(condFeeds(otherBank))).eps!.data as Float32Array;
-      expect(maxRelative(other, plain)).toBeGreaterThan(1e-2);
+      expect(relativeMaxError(other, plain)).toBeGreaterThan(1e-2);
 
       // Residuals reach ε: the middle one and the deepest skip's (the random net's decoder
       // activations grow large towards the top level, hence the scale and the choice of skip).
@@ -408,7 +399,7 @@ describe('reference attention', () => {
         const dims = feeds[name]!.dims as number[];
         feeds[name] = new ort.Tensor('float32', data(size(dims), 4, 1000), dims);
         const controlled = (await cond.run(feeds)).eps!.data as Float32Array;
-        expect(maxRelative(controlled, plain), name).toBeGreaterThan(1e-2);
+        expect(relativeMaxError(controlled, plain), name).toBeGreaterThan(1e-2);
       }
     });
 });

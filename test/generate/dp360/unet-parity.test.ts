@@ -13,6 +13,7 @@ import { openCheckpoint } from '../../../src/generate/diffportrait360/checkpoint
 import { TINY_CONFIG } from '../../../src/generate/diffportrait360/config.js';
 import { checkpointWeights } from '../../../src/generate/diffportrait360/convert-bundle.js';
 import { buildGraph, UNET_GRAPH_NAMES, type UNetGraphName } from '../../../src/generate/diffportrait360/networks/graphs.js';
+import { relativeMaxError } from '../../helpers/numeric.js';
 
 const REFERENCE = process.env.HEAD3D_DP360_REFERENCE;
 const skipReason = REFERENCE
@@ -36,17 +37,6 @@ interface FixtureModel {
   stateDict: string;
   cases: FixtureCase[];
   tensors: Record<string, FixtureTensor>;
-}
-
-/** Largest |actual − expected| over the largest |expected|. */
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  let error = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    error = Math.max(error, Math.abs(actual[i]! - expected[i]!));
-    scale = Math.max(scale, Math.abs(expected[i]!));
-  }
-  return error / scale;
 }
 
 describe.skipIf(skipReason !== undefined)(`UNet-family graphs against the PyTorch reference${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
@@ -86,7 +76,7 @@ describe.skipIf(skipReason !== undefined)(`UNet-family graphs against the PyTorc
           for (const [name, expectedName] of Object.entries(c.outputs)) {
             const expected = tensor(expectedName);
             expect(out[name]!.dims, expectedName).toEqual(expected.dims);
-            errors[`${graph}${c.label ? `/${c.label}` : ''}.${name}`] = relativeError(out[name]!.data as Float32Array, expected.data as Float32Array);
+            errors[`${graph}${c.label ? `/${c.label}` : ''}.${name}`] = relativeMaxError(out[name]!.data as Float32Array, expected.data as Float32Array);
           }
         }
       } finally {
