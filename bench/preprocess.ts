@@ -33,7 +33,7 @@ const mean = times.reduce((a, b) => a + b, 0) / times.length;
 const median = times[Math.floor(times.length / 2)];
 const result = {
   benchmark: 'preprocess',
-  what: 'wall time of one `head3d preprocess` process per portrait (model load, detection with mirror averaging, pose, crop, RVM matte, writing)',
+  what: 'wall time of one `head3d preprocess` process per portrait (model load, detection with mirror averaging, pose, crop, selfie-segmentation matte with guided-filter refinement, writing)',
   cpus: cpus().length,
   // The machine may be shared: its 1/5/15-minute load averages before and after the runs.
   loadAverage: { before: loadBefore.map((v) => Number(v.toFixed(2))), after: loadavg().map((v) => Number(v.toFixed(2))) },

@@ -14,10 +14,10 @@ export const CROP_SIZE = 512;
  * face landmarks in crop pixels, which the proxy generator fits its head to).
  */
 export async function preprocessStage(context: BuildContext, portrait: string): Promise<StageReport> {
-  const key = await stageKey({ portrait }, { stage: 'preprocess', version: 1, size: CROP_SIZE, matte: 'rvm' });
+  const key = await stageKey({ portrait }, { stage: 'preprocess', version: 2, size: CROP_SIZE, matte: 'selfie-guided' });
   return runStage(context, 'preprocess', key, async () => {
     context.progress('preprocess', 'loading face models');
-    const models = await loadFaceModels({ matteModel: 'rvm' });
+    const models = await loadFaceModels();
     try {
       const result = await preprocess(portrait, context.workDir, models, { size: CROP_SIZE, onProgress: (step) => context.progress('preprocess', step) });
       await writeCropLandmarks(join(context.workDir, 'landmarks.json'), landmarksInCrop(result.face.landmarks, result.cropSquare, CROP_SIZE), CROP_SIZE);

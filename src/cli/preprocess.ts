@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { Head3dError } from '../core/errors.js';
 import { formatDuration } from '../core/output.js';
-import { type MatteModel, loadFaceModels } from '../generate/preprocess/face-models.js';
+import { loadFaceModels } from '../generate/preprocess/face-models.js';
 import { PREPROCESS_DEFAULTS, openPortrait, preprocess } from '../generate/preprocess/preprocess.js';
 import { outputFor } from './program.js';
 import { positiveInteger } from './options.js';
@@ -10,7 +9,6 @@ import { positiveInteger } from './options.js';
 interface PreprocessCliOptions {
   output: string;
   size: number;
-  matte: string;
 }
 
 /** `head3d preprocess <portrait> -o <dir>`: face, pose, PanoHead crop + camera, matte. */
@@ -21,12 +19,8 @@ export function registerPreprocess(program: Command): void {
     .argument('<portrait>', 'a photo or painting with one face (PNG, JPEG, WebP, TIFF)')
     .requiredOption('-o, --output <dir>', 'work directory to write into')
     .option('--size <px>', 'crop size', positiveInteger, PREPROCESS_DEFAULTS.size)
-    .option('--matte <model>', 'foreground model: rvm (hair-accurate) or selfie (fast)', 'rvm')
     .action(async (portrait: string, options: PreprocessCliOptions, command: Command) => {
       const out = outputFor(command);
-      if (options.matte !== 'rvm' && options.matte !== 'selfie') {
-        throw new Head3dError(`--matte must be rvm or selfie, not "${options.matte}"`);
-      }
       const started = performance.now();
       // The file and its header first, so a wrong path or a non-image fails at once; then the
       // pixels decode on sharp's threads while the models load.
@@ -34,7 +28,7 @@ export function registerPreprocess(program: Command): void {
       out.progress('preprocess: loading face models');
       const decoding = file.decode();
       decoding.catch(() => {}); // awaited below, after the models
-      const models = await loadFaceModels({ matteModel: options.matte as MatteModel });
+      const models = await loadFaceModels();
       try {
         const image = await decoding;
         const result = await preprocess({ path: file.path, image }, resolve(options.output), models, {

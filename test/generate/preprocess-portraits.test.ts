@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RgbaImage, readImage } from '../../src/core/image.js';
 import { type DetectedFace, type FaceModels, loadFaceModels } from '../../src/generate/preprocess/face-models.js';
-import { EXPECTED_FACE_CENTRE, ffhqQuad } from '../../src/generate/preprocess/crop.js';
+import { EXPECTED_FACE_CENTRE, ffhqQuad, sourceToCrop } from '../../src/generate/preprocess/crop.js';
+import { faceCoverage, faceOutline } from '../../src/generate/preprocess/head-prior-matte.js';
 import { faceKeyPoints } from '../../src/generate/preprocess/landmarks.js';
 import { chooseFace, preprocessImage } from '../../src/generate/preprocess/preprocess.js';
 import { SHARED_DATA } from '../helpers/cli.js';
@@ -19,16 +20,21 @@ const files = readdirSync(portraits).filter((f) => /\.(png|jpe?g)$/i.test(f)).so
 const EXPECTED_ERRORS: Record<string, RegExp> = {};
 
 /**
- * Portraits whose crop comes with a small-face warning. The wizard at his drawing board: the
+ * Portraits whose crop comes with a warning, and which. The wizard at his drawing board: the
  * detector misses his turned, bearded cartoon face at the whole-image scale and finds only the
- * drawn Mona Lisa on the board (91 px in 1104×1468), so the crop is hers and the warning says to check.
+ * drawn Mona Lisa on the board (91 px in 1104×1468), so the crop is hers and the warning says to
+ * check. Van Gogh's self-portrait: the segmentation model (trained on photographs) finds nobody
+ * in the painting, so the matte comes from the head-shape fallback.
  */
-const EXPECTED_WARNINGS = new Set(['cartoon_imagemagick_wizard.png']);
+const EXPECTED_WARNINGS: Record<string, RegExp> = {
+  'cartoon_imagemagick_wizard.png': /the face used is small in the picture/,
+  'painting_van_gogh_self_portrait.jpg': /the segmentation model missed the person/,
+};
 
 describe('preprocess on the 16 test portraits', () => {
   let models: FaceModels;
   beforeAll(async () => {
-    models = await loadFaceModels({ matteModel: 'selfie' });
+    models = await loadFaceModels();
   });
   afterAll(() => models?.dispose());
 
@@ -43,7 +49,20 @@ describe('preprocess on the 16 test portraits', () => {
     }
     const result = await preprocessImage(source, models);
     expect(result.crop.width).toBe(512);
-    expect(result.warnings.length > 0).toBe(EXPECTED_WARNINGS.has(file));
+    expect(result.warnings).toHaveLength(EXPECTED_WARNINGS[file] ? 1 : 0);
+    if (EXPECTED_WARNINGS[file]) expect(result.warnings[0]).toMatch(EXPECTED_WARNINGS[file]);
+    expect(result.matteSource).toBe(file.includes('van_gogh') ? 'head-shape' : 'segmentation');
+    // The matte holds the face and leaves out the background: the face outline is foreground, and
+    // at least one top corner of the crop (above the head beside it) is background.
+    const alpha = new Uint8Array(512 * 512).map((_, i) => result.crop.data[i * 4 + 3]);
+    const outline = faceOutline(result.face.landmarks.map(([x, y]) => sourceToCrop(result.cropSquare, [x, y], 512)));
+    expect(faceCoverage(alpha, outline, 512, 512)).toBeGreaterThan(0.95);
+    const corner = (x0: number) => {
+      let sum = 0;
+      for (let y = 0; y < 48; y++) for (let x = x0; x < x0 + 48; x++) sum += alpha[y * 512 + x];
+      return sum / (48 * 48 * 255);
+    };
+    expect(Math.min(corner(0), corner(464))).toBeLessThan(0.1);
     // Re-detect the face in the crop (set in a grey 1024² canvas, so the face is as small as the
     // detector likes): the eye line is level and the FFHQ quad centre sits where PanoHead's 563
     // layout puts it.

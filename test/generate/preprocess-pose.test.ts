@@ -70,7 +70,7 @@ describe('head pose on rendered portraits of a real head scan', () => {
   let models: FaceModels;
   let mesh: TexturedMesh;
   beforeAll(async () => {
-    models = await loadFaceModels({ matteModel: 'selfie' });
+    models = await loadFaceModels();
     const data = join(SHARED_DATA, 'leeperrysmith');
     mesh = await loadTexturedMesh(join(data, 'LeePerrySmith.glb'), { texture: join(data, 'Map-COL.jpg'), flipV: true });
     mesh = transformMesh(mesh, normalizeHead(mesh).matrix);
@@ -93,7 +93,7 @@ describe('head pose on rendered portraits of an unseen head scan (Nefertiti)', (
   let models: FaceModels;
   let mesh: TexturedMesh;
   beforeAll(async () => {
-    models = await loadFaceModels({ matteModel: 'selfie' });
+    models = await loadFaceModels();
     mesh = await loadTexturedMesh(join(SHARED_DATA, 'nefertiti', 'nefertiti-lowres.obj'), { allowUntextured: true });
     mesh = plasterShaded(transformMesh(mesh, normalizeHead(mesh).matrix));
   });

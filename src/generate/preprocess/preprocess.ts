@@ -8,7 +8,8 @@ import { MAX_INPUT_PIXELS, type RgbaImage, decodeImage, resizeImage, writePng } 
 import { writeTransformsJson } from '../../core/transforms-json.js';
 import type { DetectedFace, FaceModels } from './face-models.js';
 import { type CameraAngles, type HeadPose, cameraAngles, cameraFromPose, estimateHeadPose, rollCamera } from './head-pose.js';
-import { type CropSquare, cropCorners, cropToSource, panoheadCrop, warpCrop } from './crop.js';
+import { type CropSquare, cropCorners, cropToSource, panoheadCrop, sourceToCrop, warpCrop } from './crop.js';
+import { MIN_FACE_COVERAGE, faceCoverage, faceOutline, headPriorMatte } from './head-prior-matte.js';
 import { FACE_POINT_COUNT, type Point2 } from './landmarks.js';
 import { drawPoints, drawPolygon } from './overlay.js';
 
@@ -35,6 +36,8 @@ export const PREPROCESS_DEFAULTS: Required<Omit<PreprocessOptions, 'onProgress'>
   detectionSize: 1280,
 };
 
+export type MatteSource = 'segmentation' | 'head-shape';
+
 /** What preprocessing found and made. */
 export interface PreprocessResult {
   /** The crop (RGBA; alpha is the foreground matte). */
@@ -46,9 +49,10 @@ export interface PreprocessResult {
   /** Faces the detector found; the chosen one is `face` (see `chooseFace`). */
   facesFound: number;
   /**
-   * Things a person should check in overlay.png; the crop was made. Now one: the face is small in
-   * the picture (its side under 12 % of the image's longer side), where a subject's face may have
-   * gone unseen and a smaller one (a picture in the picture, a bystander) been taken instead.
+   * Things a person should check; the crop was made. The face is small in the picture (its side
+   * under 12 % of the image's longer side), where a subject's face may have gone unseen and a
+   * smaller one (a picture in the picture, a bystander) been taken instead; or the segmentation
+   * model missed the person and the matte comes from the head-shape fallback.
    */
   warnings: string[];
   face: DetectedFace;
@@ -57,6 +61,10 @@ export interface PreprocessResult {
   cropSquare: CropSquare;
   /** Fraction of the crop that lay outside the source image (filled by mirror + blur). */
   outsideFraction: number;
+  /** What made the crop's alpha: the segmentation model, or the head-shape fallback where the model missed the face. */
+  matteSource: MatteSource;
+  /** Mean of the segmentation model's alpha (0–1) inside the face outline; under MIN_FACE_COVERAGE the fallback is used. */
+  faceCoverage: number;
   /** The source with the landmarks, the re-centred FFHQ quad (green) and the crop (red) drawn on it. */
   overlay: RgbaImage;
 }
@@ -129,20 +137,31 @@ export async function preprocessImage(source: RgbaImage, models: FaceModels, opt
   const { image: crop, outsideFraction } = warpCrop(sampled, toSampled(cropSquare), settings.size);
 
   progress('matting');
-  const matte = await models.matte(opaque(crop));
+  const opaqueCrop = opaque(crop);
+  let matte = await models.matte(opaqueCrop);
+  const outline = faceOutline(face.landmarks.map(([x, y]) => sourceToCrop(cropSquare, [x, y], settings.size)));
+  const coverage = faceCoverage(matte, outline, settings.size, settings.size);
+  const matteSource: MatteSource = coverage >= MIN_FACE_COVERAGE ? 'segmentation' : 'head-shape';
+  if (matteSource === 'head-shape') matte = headPriorMatte(opaqueCrop, outline);
   for (let p = 0; p < matte.length; p++) crop.data[p * 4 + 3] = Math.min(matte[p], crop.data[p * 4 + 3]);
 
   const camera: Camera = { intrinsics: normalisedIntrinsics(PANOHEAD_FOCAL, settings.size, settings.size), cam2world };
   // Drawn on the detection image (at most detectionSize across), not the full-size source: it is only looked at.
   const overlay = await drawOverlay(detectionImage, source.width, source.height, face, cropCorners(quad), cropCorners(cropSquare));
   const warnings: string[] = [];
+  if (matteSource === 'head-shape') {
+    warnings.push(
+      `the segmentation model missed the person (its matte covered ${Math.round(coverage * 100)} % of the face), ` +
+        "so the matte was made from a head shape and the picture's colours; check crop.png's transparency",
+    );
+  }
   if (faceSide < SMALL_FACE_FRACTION * Math.max(source.width, source.height)) {
     warnings.push(
       `the face used is small in the picture (${Math.round(faceSide)} px in ${source.width}×${source.height}); ` +
         'check overlay.png that it is the subject, and if not, crop the photo around the subject',
     );
   }
-  return { crop, camera, angles, facesFound: faces.length, warnings, face, pose, cropSquare, outsideFraction, overlay };
+  return { crop, camera, angles, facesFound: faces.length, warnings, face, pose, cropSquare, outsideFraction, matteSource, faceCoverage: coverage, overlay };
 }
 
 /** Files written by `preprocess`, by role. */
@@ -223,6 +242,7 @@ export async function preprocess(
       face_box: result.face.box.map(round),
       crop_square: { centre: result.cropSquare.centre.map(round), side: round(result.cropSquare.side), x_axis: result.cropSquare.xAxis.map((v) => round(v, 6)) },
       outside_fraction: round(result.outsideFraction, 4),
+      matte: { source: result.matteSource, face_coverage: round(result.faceCoverage, 3) },
     },
   });
   await writeDatasetJson(files.dataset, [labelFromCamera('crop.png', result.camera)]);
