@@ -22,16 +22,16 @@ export function registerPreprocess(program: Command): void {
     .action(async (portrait: string, options: PreprocessCliOptions, command: Command) => {
       const out = outputFor(command);
       const started = performance.now();
-      // The file and its header first, so a wrong path or a non-image fails at once; then the
-      // pixels decode on sharp's threads while the models load.
+      // The file and its header first, so a wrong path or a non-image fails at once.
       const file = await openPortrait(resolve(portrait));
       out.progress('preprocess: loading face models');
-      const decoding = file.decode();
+      // The detector's view of the picture decodes while the models load (sizes are decoded once).
+      const decoding = file.image.atMost(PREPROCESS_DEFAULTS.detectionSize);
       decoding.catch(() => {}); // awaited below, after the models
       const models = await loadFaceModels();
       try {
-        const image = await decoding;
-        const result = await preprocess({ path: file.path, image }, resolve(options.output), models, {
+        await decoding;
+        const result = await preprocess(file, resolve(options.output), models, {
           size: options.size,
           onProgress: (step) => out.progress(`preprocess: ${step}`),
         });

@@ -1,10 +1,11 @@
-import { mkdtemp, readdir, writeFile, chmod } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { Head3dError } from '../../src/core/errors.js';
-import { decodeImage, readImage, writePng } from '../../src/core/image.js';
+import { decodeImage, readImage, resizeImage, scalableImageFromBytes, writePng } from '../../src/core/image.js';
+import { SHARED_DATA } from '../helpers/cli.js';
 import { writeFileAtomic } from '../../src/core/atomic.js';
 
 const W = 6, H = 4;
@@ -77,6 +78,54 @@ describe('image input is normalised to RGBA8 sRGB', () => {
     expect(top[2]).toBeLessThan(50);
     expect(bottom[2]).toBeGreaterThan(200);
     expect(bottom[0]).toBeLessThan(50);
+  });
+});
+
+describe('scalableImageFromBytes', () => {
+  const meanDifference = (a: Uint8Array, b: Uint8Array) => {
+    let sum = 0;
+    for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - b[i]);
+    return sum / a.length;
+  };
+
+  it('decodes a photo at a smaller size like decoding it whole and resizing, and the full size exactly', async () => {
+    // obama_official.jpg is a baseline JPEG (shrunk while decoding); astronaut.png is not.
+    for (const file of ['obama_official.jpg', 'astronaut.png']) {
+      const bytes = await readFile(join(SHARED_DATA, 'portraits', file));
+      const whole = await decodeImage(bytes);
+      const scalable = await scalableImageFromBytes(bytes, file);
+      expect([scalable.width, scalable.height]).toEqual([whole.width, whole.height]);
+      expect(Buffer.compare(Buffer.from((await scalable.atMost(100_000)).data), Buffer.from(whole.data))).toBe(0);
+      const small = await scalable.atMost(300);
+      expect(Math.max(small.width, small.height)).toBe(300);
+      const reference = await resizeImage(whole, small.width, small.height);
+      expect(meanDifference(small.data, reference.data), file).toBeLessThan(2); // levels of 255
+      expect(await scalable.atMost(300)).toBe(small); // each size is decoded once
+    }
+  });
+
+  it('reports the size after EXIF orientation and decodes upright', async () => {
+    const w = 64, h = 32;
+    const halves = Buffer.alloc(w * h * 3);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) halves[(y * w + x) * 3 + (x < w / 2 ? 0 : 2)] = 255;
+    const rotated = await sharp(halves, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 100 }).withMetadata({ orientation: 6 }).toBuffer();
+    const scalable = await scalableImageFromBytes(rotated);
+    expect([scalable.width, scalable.height]).toEqual([h, w]);
+    const small = await scalable.atMost(16);
+    expect([small.width, small.height]).toEqual([8, 16]);
+    expect(pixel(small.data, 8, 4, 1)[0]).toBeGreaterThan(200); // red on top
+    expect(pixel(small.data, 8, 4, 14)[2]).toBeGreaterThan(200); // blue below
+  });
+
+  it('refuses a truncated JPEG when its pixels are decoded, in one line', async () => {
+    const bytes = await readFile(join(SHARED_DATA, 'portraits', 'obama_official.jpg'));
+    // Cut after the header: the size reads fine, the pixels do not.
+    const scalable = await scalableImageFromBytes(bytes.subarray(0, Math.floor(bytes.length * 0.6)), 'cut.jpg');
+    expect(scalable.width).toBeGreaterThan(0);
+    const error = await scalable.atMost(200).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Head3dError);
+    expect((error as Error).message).toMatch(/cut.jpg is damaged or truncated/);
+    expect((error as Error).message).not.toContain('\n');
   });
 });
 

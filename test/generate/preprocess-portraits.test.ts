@@ -1,12 +1,12 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RgbaImage, readImage } from '../../src/core/image.js';
+import type { RgbaImage } from '../../src/core/image.js';
 import { type DetectedFace, type FaceModels, loadFaceModels } from '../../src/generate/preprocess/face-models.js';
 import { EXPECTED_FACE_CENTRE, ffhqQuad, sourceToCrop } from '../../src/generate/preprocess/crop.js';
 import { faceCoverage, faceOutline } from '../../src/generate/preprocess/head-prior-matte.js';
 import { faceKeyPoints } from '../../src/generate/preprocess/landmarks.js';
-import { chooseFace, preprocessImage } from '../../src/generate/preprocess/preprocess.js';
+import { chooseFace, openPortrait, preprocessImage } from '../../src/generate/preprocess/preprocess.js';
 import { SHARED_DATA } from '../helpers/cli.js';
 
 const portraits = join(SHARED_DATA, 'portraits');
@@ -41,7 +41,8 @@ describe('preprocess on the 16 test portraits', () => {
   it('knows all 16 portraits', () => expect(files).toHaveLength(16));
 
   it.each(files)('%s: a centred, upright crop or a specific error', async (file) => {
-    const source = await readImage(join(portraits, file));
+    // Read as the CLI reads it: decoded at the sizes preprocessing asks for.
+    const source = (await openPortrait(join(portraits, file))).image;
     const expectedError = EXPECTED_ERRORS[file];
     if (expectedError) {
       await expect(preprocessImage(source, models)).rejects.toThrow(expectedError);

@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { type Camera, PANOHEAD_FOCAL, normalisedIntrinsics } from '../../core/camera.js';
 import { labelFromCamera, writeDatasetJson } from '../../core/dataset-json.js';
 import { Head3dError, fileError } from '../../core/errors.js';
-import { MAX_INPUT_PIXELS, type RgbaImage, decodeImage, resizeImage, writePng } from '../../core/image.js';
+import { MAX_INPUT_PIXELS, type RgbaImage, type ScalableImage, decodeImage, fitWithin, resizeImage, scalableImage, scalableImageFromBytes, writePng } from '../../core/image.js';
 import { writeTransformsJson } from '../../core/transforms-json.js';
 import type { DetectedFace, FaceModels } from './face-models.js';
 import { type CameraAngles, type HeadPose, cameraAngles, cameraFromPose, estimateHeadPose, rollCamera } from './head-pose.js';
@@ -79,24 +79,22 @@ export interface PreprocessResult {
  * const models = await loadFaceModels();
  * const result = await preprocessImage(await readImage('portrait.jpg'), models);
  */
-export async function preprocessImage(source: RgbaImage, models: FaceModels, options: PreprocessOptions = {}): Promise<PreprocessResult> {
+export async function preprocessImage(picture: RgbaImage | ScalableImage, models: FaceModels, options: PreprocessOptions = {}): Promise<PreprocessResult> {
   const settings = { ...PREPROCESS_DEFAULTS, ...options };
   const progress = options.onProgress ?? (() => {});
-  const flat = flattenOnGrey(source);
+  const source = 'data' in picture ? scalableImage(picture) : picture;
+  const { width: sourceWidth, height: sourceHeight } = source;
 
   progress('detecting faces');
-  const detectionScale = Math.min(1, settings.detectionSize / Math.max(source.width, source.height));
-  const detectionImage = detectionScale < 1
-    ? await resizeImage(flat, Math.max(1, Math.round(source.width * detectionScale)), Math.max(1, Math.round(source.height * detectionScale)))
-    : flat;
+  const detectionImage = flattenOnGrey(await source.atMost(settings.detectionSize));
   // Mirror-averaged here too, although only the second pass gives the pose: without it the upright
   // view of a strongly turned face (Vermeer's girl, yaw 44°) is framed differently and its eye line
   // in the crop misses level by over 3°.
-  const faces = (await models.detectFaces(detectionImage)).map((face) => scaleFace(face, source.width / detectionImage.width));
+  const faces = (await models.detectFaces(detectionImage)).map((face) => scaleFace(face, sourceWidth / detectionImage.width));
   if (faces.length === 0) {
     throw new Head3dError('no face found in the image', { hint: 'use a photo in which one face is clearly visible, lit and not covered' });
   }
-  const firstFace = chooseFace(faces, source.width, source.height);
+  const firstFace = chooseFace(faces, sourceWidth, sourceHeight);
   const faceSide = Math.max(firstFace.box[2], firstFace.box[3]);
   if (faceSide < settings.minFacePixels) {
     throw new Head3dError(`the face is too small (${Math.round(faceSide)} px; at least ${settings.minFacePixels} px needed)`, {
@@ -106,21 +104,23 @@ export async function preprocessImage(source: RgbaImage, models: FaceModels, opt
 
   progress('fitting head pose');
   const first = panoheadCrop(firstFace.landmarks, estimateHeadPose(firstFace.landmarks));
-  // Scale the source so the crop spans about two output widths, then resample with 2×2 samples per pixel.
+  // The source at the scale where the crop spans about two output widths (never enlarged), then
+  // resampled with 2×2 samples per pixel.
   const sourceScale = Math.min(1, (2 * settings.size) / first.crop.side);
-  const sampled = sourceScale < 0.999
-    ? await resizeImage(flat, Math.max(1, Math.round(flat.width * sourceScale)), Math.max(1, Math.round(flat.height * sourceScale)))
-    : flat;
+  const sampledSize = fitWithin(sourceWidth, sourceHeight, Math.round(Math.max(sourceWidth, sourceHeight) * sourceScale));
+  const sampled = sampledSize.width === detectionImage.width && sampledSize.height === detectionImage.height
+    ? detectionImage
+    : flattenOnGrey(await source.atMost(Math.max(sampledSize.width, sampledSize.height)));
   const toSampled = (square: CropSquare): CropSquare => ({
     ...square,
-    centre: [square.centre[0] * sampled.width / flat.width, square.centre[1] * sampled.height / flat.height],
-    side: square.side * sampled.width / flat.width,
+    centre: [square.centre[0] * sampled.width / sourceWidth, square.centre[1] * sampled.height / sourceHeight],
+    side: square.side * sampled.width / sourceWidth,
   });
 
   // Second pass, as PanoHead fits its 3DMM on the aligned crop: landmarks found again in an
   // upright view around the first crop, where a small or tilted face is large and level.
   progress('refining landmarks');
-  const face = (await refineFace(sampled, toSampled(first.crop), models, settings.size, flat.width / sampled.width)) ?? firstFace;
+  const face = (await refineFace(sampled, toSampled(first.crop), models, settings.size, sourceWidth / sampled.width)) ?? firstFace;
   const pose = estimateHeadPose(face.landmarks);
   const { crop: cropSquare, quad } = panoheadCrop(face.landmarks, pose);
   const rollAngle = Math.atan2(cropSquare.xAxis[1], cropSquare.xAxis[0]);
@@ -147,7 +147,7 @@ export async function preprocessImage(source: RgbaImage, models: FaceModels, opt
 
   const camera: Camera = { intrinsics: normalisedIntrinsics(PANOHEAD_FOCAL, settings.size, settings.size), cam2world };
   // Drawn on the detection image (at most detectionSize across), not the full-size source: it is only looked at.
-  const overlay = await drawOverlay(detectionImage, source.width, source.height, face, cropCorners(quad), cropCorners(cropSquare));
+  const overlay = await drawOverlay(detectionImage, sourceWidth, sourceHeight, face, cropCorners(quad), cropCorners(cropSquare));
   const warnings: string[] = [];
   if (matteSource === 'head-shape') {
     warnings.push(
@@ -155,9 +155,9 @@ export async function preprocessImage(source: RgbaImage, models: FaceModels, opt
         "so the matte was made from a head shape and the picture's colours; check crop.png's transparency",
     );
   }
-  if (faceSide < SMALL_FACE_FRACTION * Math.max(source.width, source.height)) {
+  if (faceSide < SMALL_FACE_FRACTION * Math.max(sourceWidth, sourceHeight)) {
     warnings.push(
-      `the face used is small in the picture (${Math.round(faceSide)} px in ${source.width}×${source.height}); ` +
+      `the face used is small in the picture (${Math.round(faceSide)} px in ${sourceWidth}×${sourceHeight}); ` +
         'check overlay.png that it is the subject, and if not, crop the photo around the subject',
     );
   }
@@ -172,16 +172,16 @@ export interface PreprocessFiles {
   overlay: string;
 }
 
-/** A portrait file that has been read and whose header has been checked; `decode` reads its pixels. */
+/** A portrait file that has been read and whose header has been checked; its pixels are decoded at the sizes asked for. */
 export interface PortraitFile {
   path: string;
-  decode(): Promise<RgbaImage>;
+  image: ScalableImage;
 }
 
 /**
  * Reads a portrait file and checks what its header says (an image sharp reads, not too large, at
  * least 32 px across) without decoding the pixels, so a wrong file fails in milliseconds, before
- * any model is loaded. Damage further into the file shows when `decode` runs.
+ * any model is loaded. Damage further into the file shows when the pixels are decoded.
  */
 export async function openPortrait(imagePath: string): Promise<PortraitFile> {
   let bytes: Buffer;
@@ -198,26 +198,24 @@ export async function openPortrait(imagePath: string): Promise<PortraitFile> {
   if (Math.min(width, height) < 32 && header) {
     throw new Head3dError(`the portrait is only ${width}×${height} pixels`, { hint: 'use a photo at least 256 pixels across' });
   }
-  return { path: imagePath, decode: () => decodeImage(bytes, imagePath) };
+  return { path: imagePath, image: await scalableImageFromBytes(bytes, imagePath) };
 }
 
 /**
  * Reads a portrait, preprocesses it and writes crop.png, camera.json (a one-frame transforms.json),
  * dataset.json (PanoHead label) and overlay.png into `outDir`. Each file is written under a
- * temporary name and renamed; nothing is written when preprocessing fails. `portrait` is a path, or
- * an opened file with its decoded pixels (so a caller can decode while the models load).
+ * temporary name and renamed; nothing is written when preprocessing fails. `portrait` is a path or
+ * an opened file (so a caller can check the file, then decode while the models load).
  */
 export async function preprocess(
-  portrait: string | { path: string; image: RgbaImage },
+  portrait: string | PortraitFile,
   outDir: string,
   models: FaceModels,
   options: PreprocessOptions = {},
 ): Promise<PreprocessResult & { files: PreprocessFiles }> {
-  const imagePath = typeof portrait === 'string' ? portrait : portrait.path;
-  const source = typeof portrait === 'string' ? await (await openPortrait(portrait)).decode() : portrait.image;
-  if (Math.min(source.width, source.height) < 32) {
-    throw new Head3dError(`the portrait is only ${source.width}×${source.height} pixels`, { hint: 'use a photo at least 256 pixels across' });
-  }
+  const file = typeof portrait === 'string' ? await openPortrait(portrait) : portrait;
+  const imagePath = file.path;
+  const source = file.image;
   const result = await preprocessImage(source, models, options);
   const files: PreprocessFiles = {
     crop: join(outDir, 'crop.png'),
