@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fillHoles } from '../../src/generate/preprocess/fill-holes.js';
-import { boxMean, guidedFilter } from '../../src/generate/preprocess/guided-filter.js';
+import { boxMean, fastGuidedFilter, guidedFilter } from '../../src/generate/preprocess/guided-filter.js';
 import { faceCoverage, rasterizePolygon } from '../../src/generate/preprocess/head-prior-matte.js';
 import { upsampleMask } from '../../src/generate/preprocess/matte.js';
 import { relativeMaxError } from '../helpers/numeric.js';
@@ -148,6 +148,29 @@ describe('guidedFilter', () => {
     expect(out[row + 20] - out[row + 19]).toBeGreaterThan(0.5);
     expect(out[row + 19]).toBeLessThan(0.25);
     expect(out[row + 20]).toBeGreaterThan(0.75);
+  });
+
+  it('fast variant: at the guide’s own size it is the guided filter; at half size it puts the edge in the same place', () => {
+    const guide = randomGuide(19, 14, 5);
+    const next = random(13);
+    const input = Float32Array.from({ length: 19 * 14 }, () => next());
+    const same = fastGuidedFilter(guide, { width: 19, height: 14, values: input }, { radius: 2, eps: 1e-3 });
+    expect(relativeMaxError(same, guidedFilter(guide, input, { radius: 2, eps: 1e-3 }))).toBeLessThan(1e-5);
+
+    // A diagonal colour edge at full size; the mask at half size, blurred over 6 px and 2 px off
+    // the edge: the filtered alpha crosses ½ within a pixel of the colour edge on every row.
+    const [width, height] = [64, 64];
+    const edgeAt = (y: number) => 20 + 0.4 * y;
+    const big = { width, height, data: new Uint8Array(width * height * 4) };
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) big.data.set(x + 0.5 < edgeAt(y + 0.5) ? [20, 30, 90, 255] : [240, 200, 150, 255], (y * width + x) * 4);
+    const half = { width: 32, height: 32, values: new Float32Array(32 * 32) };
+    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) half.values[y * 32 + x] = Math.min(1, Math.max(0, ((x + 0.5) * 2 - edgeAt((y + 0.5) * 2) + 1) / 6));
+    const out = fastGuidedFilter(big, half, { radius: 4, eps: 1e-3 });
+    for (let y = 4; y < height - 4; y++) {
+      let crossing = -1;
+      for (let x = 1; x < width; x++) if (out[y * width + x - 1] < 0.5 && out[y * width + x] >= 0.5) crossing = x;
+      expect(Math.abs(crossing - edgeAt(y + 0.5)), `row ${y}`).toBeLessThan(1);
+    }
   });
 
   it('refuses an input of the wrong length', () => {

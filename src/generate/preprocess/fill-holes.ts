@@ -8,14 +8,19 @@
 export function fillHoles(values: Float32Array, width: number, height: number): Float32Array {
   const n = width * height;
   const LEVELS = 256;
-  const level = (v: number) => Math.max(0, Math.min(LEVELS - 1, Math.round(v * (LEVELS - 1))));
-  const buckets: number[][] = Array.from({ length: LEVELS }, () => []);
+  // One singly linked list of pixels per level (typed arrays: each pixel is queued exactly once).
+  const head = new Int32Array(LEVELS).fill(-1);
+  const tail = new Int32Array(LEVELS).fill(-1);
+  const next = new Int32Array(n).fill(-1);
   const filled = new Float32Array(n);
-  const done = new Uint8Array(n);
+  const queued = new Uint8Array(n);
   const push = (index: number, value: number) => {
-    done[index] = 1;
+    queued[index] = 1;
     filled[index] = value;
-    buckets[level(value)].push(index);
+    const level = Math.max(0, Math.min(LEVELS - 1, Math.round(value * (LEVELS - 1))));
+    if (tail[level] < 0) head[level] = index;
+    else next[tail[level]] = index;
+    tail[level] = index;
   };
   for (let x = 0; x < width; x++) {
     push(x, values[x]);
@@ -25,22 +30,16 @@ export function fillHoles(values: Float32Array, width: number, height: number): 
     push(y * width, values[y * width]);
     if (width > 1) push(y * width + width - 1, values[y * width + width - 1]);
   }
-  for (let b = 0; b < LEVELS; b++) {
-    const bucket = buckets[b];
-    // The bucket can grow while it is drained: neighbours at or below this level join it.
-    for (let k = 0; k < bucket.length; k++) {
-      const index = bucket[k];
-      const x = index % width, y = (index - x) / width;
+  for (let level = 0; level < LEVELS; level++) {
+    // The list can grow while it is walked: neighbours at or below this level join its end.
+    for (let index = head[level]; index >= 0; index = next[index]) {
+      const x = index % width;
       const here = filled[index];
-      const visit = (j: number) => {
-        if (!done[j]) push(j, Math.max(values[j], here));
-      };
-      if (x > 0) visit(index - 1);
-      if (x < width - 1) visit(index + 1);
-      if (y > 0) visit(index - width);
-      if (y < height - 1) visit(index + width);
+      if (x > 0 && !queued[index - 1]) push(index - 1, Math.max(values[index - 1], here));
+      if (x < width - 1 && !queued[index + 1]) push(index + 1, Math.max(values[index + 1], here));
+      if (index >= width && !queued[index - width]) push(index - width, Math.max(values[index - width], here));
+      if (index + width < n && !queued[index + width]) push(index + width, Math.max(values[index + width], here));
     }
-    bucket.length = 0;
   }
   return filled;
 }

@@ -47,23 +47,27 @@ export interface GuidedFilterOptions {
   eps: number;
 }
 
-/**
- * Filters `input` (one float per pixel) with the RGB(A) bytes of `guide` as the guide (colours
- * scaled to [0, 1]; alpha ignored). Returns a new array; the output is not clamped.
- */
-export function guidedFilter(guide: { width: number; height: number; data: Uint8Array }, input: Float32Array, options: GuidedFilterOptions): Float32Array {
-  const { width, height, data } = guide;
-  const n = width * height;
-  if (input.length !== n) throw new Error(`guidedFilter: input has ${input.length} values for a ${width}×${height} guide`);
-  const { radius, eps } = options;
-  const mean = (values: Float32Array) => boxMean(values, width, height, radius);
+/** Three colour planes in [0, 1] and their size. */
+interface ColourPlanes { width: number; height: number; r: Float32Array; g: Float32Array; b: Float32Array }
 
-  const channel = (c: number) => {
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = data[i * 4 + c] / 255;
-    return out;
-  };
-  const [r, g, b] = [channel(0), channel(1), channel(2)];
+function colourPlanes(image: { width: number; height: number; data: Uint8Array }): ColourPlanes {
+  const n = image.width * image.height;
+  const [r, g, b] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+  for (let i = 0; i < n; i++) {
+    r[i] = image.data[i * 4] / 255;
+    g[i] = image.data[i * 4 + 1] / 255;
+    b[i] = image.data[i * 4 + 2] / 255;
+  }
+  return { width: image.width, height: image.height, r, g, b };
+}
+
+/**
+ * The guided filter's per-pixel linear model, averaged over the windows: q = aR·R + aG·G + aB·B + offset.
+ */
+function windowedCoefficients(guide: ColourPlanes, input: Float32Array, radius: number, eps: number) {
+  const { width, height, r, g, b } = guide;
+  const n = width * height;
+  const mean = (values: Float32Array) => boxMean(values, width, height, radius);
   const product = (u: Float32Array, v: Float32Array) => {
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = u[i] * v[i];
@@ -73,7 +77,7 @@ export function guidedFilter(guide: { width: number; height: number; data: Uint8
   const [rr, rg, rb, gg, gb, bb] = [mean(product(r, r)), mean(product(r, g)), mean(product(r, b)), mean(product(g, g)), mean(product(g, b)), mean(product(b, b))];
   const [rp, gp, bp] = [mean(product(r, input)), mean(product(g, input)), mean(product(b, input))];
 
-  // Per window: a = (Σ + eps·I)⁻¹ cov(I, p), b = mean(p) − a·mean(I). Σ is symmetric 3×3.
+  // Per window: a = (Σ + eps·I)⁻¹ cov(I, p), offset = mean(p) − a·mean(I). Σ is symmetric 3×3.
   const aR = new Float32Array(n), aG = new Float32Array(n), aB = new Float32Array(n), offset = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const mr = meanR[i], mg = meanG[i], mb = meanB[i], mp = meanP[i];
@@ -90,8 +94,104 @@ export function guidedFilter(guide: { width: number; height: number; data: Uint8
     aR[i] = ar; aG[i] = ag; aB[i] = ab;
     offset[i] = mp - ar * mr - ag * mg - ab * mb;
   }
-  const [mAR, mAG, mAB, mOffset] = [mean(aR), mean(aG), mean(aB), mean(offset)];
+  return { aR: mean(aR), aG: mean(aG), aB: mean(aB), offset: mean(offset) };
+}
+
+/**
+ * Filters `input` (one float per pixel) with the RGB(A) bytes of `guide` as the guide (colours
+ * scaled to [0, 1]; alpha ignored). Returns a new array; the output is not clamped.
+ */
+export function guidedFilter(guide: { width: number; height: number; data: Uint8Array }, input: Float32Array, options: GuidedFilterOptions): Float32Array {
+  const { width, height } = guide;
+  const n = width * height;
+  if (input.length !== n) throw new Error(`guidedFilter: input has ${input.length} values for a ${width}×${height} guide`);
+  const planes = colourPlanes(guide);
+  const { aR, aG, aB, offset } = windowedCoefficients(planes, input, options.radius, options.eps);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = mAR[i] * r[i] + mAG[i] * g[i] + mAB[i] * b[i] + mOffset[i];
+  for (let i = 0; i < n; i++) out[i] = aR[i] * planes.r[i] + aG[i] * planes.g[i] + aB[i] * planes.b[i] + offset[i];
+  return out;
+}
+
+/**
+ * The fast guided filter (He and Sun, 2015): the linear model is fitted at the input's own lower
+ * resolution against an area-averaged copy of the guide, its coefficients are resampled bilinearly
+ * to the guide's full size and applied to the full-size colours. Costs about the filter at the low
+ * resolution, and still puts edges where the full-size guide has them. `radius` is in low-resolution pixels.
+ */
+export function fastGuidedFilter(
+  guide: { width: number; height: number; data: Uint8Array },
+  input: { width: number; height: number; values: Float32Array },
+  options: GuidedFilterOptions,
+): Float32Array {
+  const { width, height, data } = guide;
+  const { width: w, height: h } = input;
+  const low = areaDownsample(guide, w, h);
+  const { aR, aG, aB, offset } = windowedCoefficients(low, input.values, options.radius, options.eps);
+  // Coefficients resampled bilinearly (pixel centres aligned, edges clamped) and applied in one pass.
+  const out = new Float32Array(width * height);
+  const sx = w / width, sy = h / height;
+  for (let y = 0; y < height; y++) {
+    const fy = Math.min(h - 1, Math.max(0, (y + 0.5) * sy - 0.5));
+    const y0 = Math.floor(fy), ty = fy - y0;
+    const row0 = y0 * w, row1 = Math.min(h - 1, y0 + 1) * w;
+    for (let x = 0; x < width; x++) {
+      const fx = Math.min(w - 1, Math.max(0, (x + 0.5) * sx - 0.5));
+      const x0 = Math.floor(fx), x1 = Math.min(w - 1, x0 + 1), tx = fx - x0;
+      const w00 = (1 - tx) * (1 - ty), w01 = tx * (1 - ty), w10 = (1 - tx) * ty, w11 = tx * ty;
+      const i00 = row0 + x0, i01 = row0 + x1, i10 = row1 + x0, i11 = row1 + x1;
+      const r = aR[i00] * w00 + aR[i01] * w01 + aR[i10] * w10 + aR[i11] * w11;
+      const g = aG[i00] * w00 + aG[i01] * w01 + aG[i10] * w10 + aG[i11] * w11;
+      const b = aB[i00] * w00 + aB[i01] * w01 + aB[i10] * w10 + aB[i11] * w11;
+      const o = offset[i00] * w00 + offset[i01] * w01 + offset[i10] * w10 + offset[i11] * w11;
+      const p = (y * width + x) * 4;
+      out[y * width + x] = (r * data[p] + g * data[p + 1] + b * data[p + 2]) / 255 + o;
+    }
+  }
+  return out;
+}
+
+/** Colour planes at width × height, each pixel the mean of the guide pixels whose centres fall in its footprint. */
+function areaDownsample(guide: { width: number; height: number; data: Uint8Array }, width: number, height: number): ColourPlanes {
+  const n = width * height;
+  const out: ColourPlanes = { width, height, r: new Float32Array(n), g: new Float32Array(n), b: new Float32Array(n) };
+  const sx = guide.width / width, sy = guide.height / height;
+  for (let y = 0; y < height; y++) {
+    const y0 = Math.floor(y * sy), y1 = Math.max(y0 + 1, Math.floor((y + 1) * sy));
+    for (let x = 0; x < width; x++) {
+      const x0 = Math.floor(x * sx), x1 = Math.max(x0 + 1, Math.floor((x + 1) * sx));
+      let r = 0, g = 0, b = 0;
+      for (let v = y0; v < y1; v++) {
+        for (let u = x0; u < x1; u++) {
+          const p = (v * guide.width + u) * 4;
+          r += guide.data[p];
+          g += guide.data[p + 1];
+          b += guide.data[p + 2];
+        }
+      }
+      const scale = 1 / (255 * (y1 - y0) * (x1 - x0));
+      const o = y * width + x;
+      out.r[o] = r * scale;
+      out.g[o] = g * scale;
+      out.b[o] = b * scale;
+    }
+  }
+  return out;
+}
+
+/** Bilinear resampling of one plane (pixel centres aligned, edges clamped). */
+export function bilinearResample(values: Float32Array, w: number, h: number, width: number, height: number): Float32Array {
+  const out = new Float32Array(width * height);
+  const sx = w / width, sy = h / height;
+  for (let y = 0; y < height; y++) {
+    const fy = Math.min(h - 1, Math.max(0, (y + 0.5) * sy - 0.5));
+    const y0 = Math.floor(fy), y1 = Math.min(h - 1, y0 + 1), ty = fy - y0;
+    for (let x = 0; x < width; x++) {
+      const fx = Math.min(w - 1, Math.max(0, (x + 0.5) * sx - 0.5));
+      const x0 = Math.floor(fx), x1 = Math.min(w - 1, x0 + 1), tx = fx - x0;
+      const top = values[y0 * w + x0] * (1 - tx) + values[y0 * w + x1] * tx;
+      const bottom = values[y1 * w + x0] * (1 - tx) + values[y1 * w + x1] * tx;
+      out[y * width + x] = top * (1 - ty) + bottom * ty;
+    }
+  }
   return out;
 }

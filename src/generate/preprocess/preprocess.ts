@@ -139,10 +139,10 @@ export async function preprocessImage(picture: RgbaImage | ScalableImage, models
   progress('matting');
   const opaqueCrop = opaque(crop);
   let matte = await models.matte(opaqueCrop);
-  const outline = faceOutline(face.landmarks.map(([x, y]) => sourceToCrop(cropSquare, [x, y], settings.size)));
-  const coverage = faceCoverage(matte, outline, settings.size, settings.size);
+  const cropLandmarks = face.landmarks.map(([x, y]) => sourceToCrop(cropSquare, [x, y], settings.size));
+  const coverage = faceCoverage(matte, faceOutline(cropLandmarks), settings.size, settings.size);
   const matteSource: MatteSource = coverage >= MIN_FACE_COVERAGE ? 'segmentation' : 'head-shape';
-  if (matteSource === 'head-shape') matte = headPriorMatte(opaqueCrop, outline);
+  if (matteSource === 'head-shape') matte = headPriorMatte(opaqueCrop, cropLandmarks);
   for (let p = 0; p < matte.length; p++) crop.data[p * 4 + 3] = Math.min(matte[p], crop.data[p * 4 + 3]);
 
   const camera: Camera = { intrinsics: normalisedIntrinsics(PANOHEAD_FOCAL, settings.size, settings.size), cam2world };
