@@ -104,13 +104,20 @@ export async function preprocessImage(picture: RgbaImage | ScalableImage, models
 
   progress('fitting head pose');
   const first = panoheadCrop(firstFace.landmarks, estimateHeadPose(firstFace.landmarks));
-  // The source at the scale where the crop spans about two output widths (never enlarged), then
-  // resampled with 2×2 samples per pixel.
-  const sourceScale = Math.min(1, (2 * settings.size) / first.crop.side);
-  const sampledSize = fitWithin(sourceWidth, sourceHeight, Math.round(Math.max(sourceWidth, sourceHeight) * sourceScale));
-  const sampled = sampledSize.width === detectionImage.width && sampledSize.height === detectionImage.height
-    ? detectionImage
-    : flattenOnGrey(await source.atMost(Math.max(sampledSize.width, sampledSize.height)));
+  // The source at a scale where the crop spans about two output widths (never enlarged), then
+  // resampled with 2×2 samples per pixel. The detector's view serves when it already gives the
+  // crop 1.5–2.5 output widths: a second decode of a large photo costs more than the sharpness it adds.
+  const cropInDetection = (first.crop.side * detectionImage.width) / sourceWidth;
+  let sampled: RgbaImage;
+  if (cropInDetection >= 1.5 * settings.size && cropInDetection <= 2.5 * settings.size) {
+    sampled = detectionImage;
+  } else if (cropInDetection > 2.5 * settings.size) {
+    const size = fitWithin(detectionImage.width, detectionImage.height, Math.round((Math.max(detectionImage.width, detectionImage.height) * 2 * settings.size) / cropInDetection));
+    sampled = await resizeImage(detectionImage, size.width, size.height);
+  } else {
+    const sourceScale = Math.min(1, (2 * settings.size) / first.crop.side);
+    sampled = flattenOnGrey(await source.atMost(Math.round(Math.max(sourceWidth, sourceHeight) * sourceScale)));
+  }
   const toSampled = (square: CropSquare): CropSquare => ({
     ...square,
     centre: [square.centre[0] * sampled.width / sourceWidth, square.centre[1] * sampled.height / sourceHeight],
