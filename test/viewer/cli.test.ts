@@ -86,6 +86,33 @@ describe('head3d turntable', () => {
     expect(webp.pageHeight).toBe(96);
   });
 
+  it('lights every side as the front: the studio rig turns with the camera', async () => {
+    // Front (yaw 0) and back (yaw 180) lit and unlit; lit ÷ unlit brightness of the head's pixels
+    // must match front and back. With the rig fixed in the world the back got the sky fill alone.
+    const brightness = async (shading: 'lit' | 'unlit') => {
+      const sheet = join(dir, `sides-${shading}.png`);
+      const args = ['--quiet', 'turntable', glb, '-o', sheet, '--views', '2', '--size', '96', '--columns', '2', '--pitch', '0'];
+      const result = await runCli(shading === 'unlit' ? [...args, '--unlit'] : args);
+      expect(result.code, result.stderr).toBe(0);
+      const { data, info } = await sharp(sheet).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      return [0, 1].map((cell) => {
+        let sum = 0, count = 0;
+        for (let y = 0; y < 96; y++) for (let x = cell * 96; x < cell * 96 + 96; x++) {
+          const p = (y * info.width + x) * 3;
+          if (data[p] + data[p + 1] + data[p + 2] >= 720) continue; // background
+          sum += data[p] + data[p + 1] + data[p + 2];
+          count++;
+        }
+        return sum / count;
+      });
+    };
+    const [lit, unlit] = [await brightness('lit'), await brightness('unlit')];
+    const [front, back] = [lit[0] / unlit[0], lit[1] / unlit[1]];
+    console.log(`turntable lit/unlit brightness: front ${front.toFixed(3)}, back ${back.toFixed(3)}`);
+    expect(back / front).toBeGreaterThan(0.9);
+    expect(back / front).toBeLessThan(1.1);
+  });
+
   it('refuses a non-PNG sheet and an unreadable model with one line', async () => {
     const broken = join(dir, 'broken.glb');
     await writeFile(broken, 'not a glb');

@@ -217,11 +217,23 @@ export class ViewerStage {
     }
   }
 
+  /**
+   * The studio rig turns about the vertical with the camera's orbit, so every side of the head is
+   * seen as the front is: with lights fixed in the world, the back of a head is lit by the sky fill
+   * alone and reads dark and yellow-green (a brown palette went from 148,131,89 unlit to 97,82,39).
+   */
+  private turnLightsWithCamera(): void {
+    const offset = this.camera.position.clone().sub(this.controls.target);
+    this.lights.rotation.y = Math.atan2(offset.x, offset.z);
+    this.lights.updateMatrixWorld(true);
+  }
+
   private draw(): void {
     // renderer.info resets once per animation frame, not per render: count this draw's share.
     const info = (this.renderer.info as unknown as { render: { triangles: number } }).render;
     const trianglesBefore = info.triangles;
     const start = performance.now();
+    this.turnLightsWithCamera();
     this.renderer.render(this.scene, this.camera);
     this.stats.lastRenderMs = performance.now() - start;
     this.stats.frames++;
