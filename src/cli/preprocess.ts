@@ -48,6 +48,7 @@ export function registerPreprocess(program: Command): void {
             faceBox: result.face.box,
             camera: { yawDeg, pitchDeg, rollDeg, cam2world: result.camera.cam2world },
             outsideFraction: result.outsideFraction,
+            matte: { source: result.matteSource, faceCoverage: result.faceCoverage },
             seconds,
           },
         );

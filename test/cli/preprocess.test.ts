@@ -25,6 +25,8 @@ describe('head3d preprocess', () => {
     expect(result.code).toBe(0);
     const summary = JSON.parse(result.stdout);
     expect(summary.facesFound).toBeGreaterThanOrEqual(1);
+    expect(summary.matte.source).toBe('segmentation');
+    expect(summary.matte.faceCoverage).toBeGreaterThan(0.9);
     const crop = await readImage(join(out, 'crop.png'));
     expect([crop.width, crop.height]).toEqual([512, 512]);
     const alpha = crop.data.filter((_, i) => i % 4 === 3);
