@@ -32,9 +32,15 @@ export async function readImage(path: string, what = 'image'): Promise<RgbaImage
 }
 
 export async function decodeImage(bytes: Uint8Array, label = 'image'): Promise<RgbaImage> {
+  return decodeAt(bytes, label);
+}
+
+/** `decodeImage`, resized to `size` (Lanczos) when given: JPEG and WebP are then shrunk while they decode. */
+async function decodeAt(bytes: Uint8Array, label: string, size?: { width: number; height: number }): Promise<RgbaImage> {
   try {
-    const { data, info } = await sharp(bytes, { failOn: 'truncated', limitInputPixels: MAX_INPUT_PIXELS })
-      .rotate()
+    let pipeline = sharp(bytes, { failOn: 'truncated', limitInputPixels: MAX_INPUT_PIXELS }).rotate();
+    if (size) pipeline = pipeline.resize(size.width, size.height, { fit: 'fill', kernel: 'lanczos3' });
+    const { data, info } = await pipeline
       .toColourspace('srgb')
       .ensureAlpha()
       .raw({ depth: 'uchar' })
@@ -95,22 +101,6 @@ export async function scalableImageFromBytes(bytes: Uint8Array, label = 'image')
   const [width, height] = turned ? [storedHeight, storedWidth] : [storedWidth, storedHeight];
   // Each size is decoded once: a caller may start a decode early (while models load) and use it later.
   const decoded = new Map<string, Promise<RgbaImage>>();
-  const decodeAt = async (size: { width: number; height: number }): Promise<RgbaImage> => {
-    if (size.width === width && size.height === height) return decodeImage(bytes, label);
-    try {
-      const { data, info } = await sharp(bytes, { failOn: 'truncated', limitInputPixels: MAX_INPUT_PIXELS })
-        .rotate()
-        .resize(size.width, size.height, { fit: 'fill', kernel: 'lanczos3' })
-        .toColourspace('srgb')
-        .ensureAlpha()
-        .raw({ depth: 'uchar' })
-        .toBuffer({ resolveWithObject: true });
-      if (info.channels !== 4) throw new Error(`unexpected channel count ${info.channels}`);
-      return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-    } catch (error) {
-      throw imageError(error, label);
-    }
-  };
   return {
     width,
     height,
@@ -118,7 +108,7 @@ export async function scalableImageFromBytes(bytes: Uint8Array, label = 'image')
       const size = fitWithin(width, height, side);
       const key = `${size.width}x${size.height}`;
       let image = decoded.get(key);
-      if (!image) decoded.set(key, (image = decodeAt(size)));
+      if (!image) decoded.set(key, (image = decodeAt(bytes, label, size.width === width && size.height === height ? undefined : size)));
       return image;
     },
   };

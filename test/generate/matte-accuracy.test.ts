@@ -1,18 +1,14 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Camera, orbitPose } from '../../src/core/camera.js';
 import { type RgbaImage, readImage, resizeImage } from '../../src/core/image.js';
-import { loadTexturedMesh } from '../../src/eval/load-mesh.js';
-import { type TexturedMesh, transformMesh } from '../../src/eval/mesh.js';
-import { normalizeHead } from '../../src/eval/normalize-head.js';
-import { rasterize } from '../../src/eval/rasterizer.js';
-import { warpCrop } from '../../src/generate/preprocess/crop.js';
+import type { TexturedMesh } from '../../src/eval/mesh.js';
 import { type FaceModels, loadFaceModels } from '../../src/generate/preprocess/face-models.js';
 import { headPriorMatte } from '../../src/generate/preprocess/head-prior-matte.js';
-import { sourceToCrop } from '../../src/generate/preprocess/crop.js';
+import { sourceToCrop, warpCrop } from '../../src/generate/preprocess/crop.js';
 import { upsampleMask } from '../../src/generate/preprocess/matte.js';
 import { preprocessImage } from '../../src/generate/preprocess/preprocess.js';
 import { SHARED_DATA } from '../helpers/cli.js';
+import { loadLeePerrySmith, scanPortrait } from '../helpers/scan-portrait.js';
 
 // Truth: the Lee Perry-Smith scan rendered with its exact coverage as alpha, composited over a
 // backdrop, preprocessed as a portrait; the true alpha is cut with the same crop square. Two
@@ -53,9 +49,7 @@ describe('matte accuracy on rendered portraits of a real head scan (exact alpha 
   let brushStrokes: RgbaImage;
   beforeAll(async () => {
     models = await loadFaceModels();
-    const data = join(SHARED_DATA, 'leeperrysmith');
-    mesh = await loadTexturedMesh(join(data, 'LeePerrySmith.glb'), { texture: join(data, 'Map-COL.jpg'), flipV: true });
-    mesh = transformMesh(mesh, normalizeHead(mesh).matrix);
+    mesh = await loadLeePerrySmith();
     const painting = await readImage(join(SHARED_DATA, 'portraits', 'painting_van_gogh_self_portrait.jpg'));
     // Its left third is background only: copy it out and stretch it over the frame.
     const third = Math.floor(painting.width / 3);
@@ -89,30 +83,3 @@ describe('matte accuracy on rendered portraits of a real head scan (exact alpha 
     expect(headShape.iou).toBeGreaterThan(0.97);
   });
 });
-
-/**
- * The scan photographed by a camera on orbitPose(yaw, pitch) with a portrait lens (as in
- * preprocess-pose.test.ts), over `backdrop` or a blue-grey studio gradient. `truth` holds the
- * render's coverage in its red channel (opaque, so warping it never premultiplies).
- */
-function scanPortrait(mesh: TexturedMesh, yawDeg: number, pitchDeg: number, backdrop?: RgbaImage): { image: RgbaImage; truth: RgbaImage } {
-  const width = 640, height = 800, focal = 4.2647 * width;
-  const camera: Camera = {
-    intrinsics: { fx: focal, fy: focal, cx: width / 2, cy: height / 2, width, height },
-    cam2world: orbitPose((yawDeg * Math.PI) / 180, (pitchDeg * Math.PI) / 180, 6),
-  };
-  const image = rasterize(mesh, camera, { supersample: 3 });
-  const truth: RgbaImage = { width, height, data: new Uint8Array(width * height * 4) };
-  for (let i = 0; i < image.data.length; i += 4) {
-    const coverage = image.data[i + 3];
-    truth.data.set([coverage, coverage, coverage, 255], i);
-    const a = coverage / 255;
-    const shade = 40 * (Math.floor(i / 4 / width) / height);
-    for (let c = 0; c < 3; c++) {
-      const background = backdrop ? backdrop.data[i + c] : [70, 110, 160][c] + shade;
-      image.data[i + c] = Math.round(image.data[i + c] * a + background * (1 - a));
-    }
-    image.data[i + 3] = 255;
-  }
-  return { image, truth };
-}

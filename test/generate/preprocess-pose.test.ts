@@ -1,19 +1,17 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Camera, orbitPose } from '../../src/core/camera.js';
 import type { RgbaImage } from '../../src/core/image.js';
 import { loadTexturedMesh } from '../../src/eval/load-mesh.js';
 import { type TexturedMesh, transformMesh } from '../../src/eval/mesh.js';
 import { normalizeHead } from '../../src/eval/normalize-head.js';
-import { rasterize } from '../../src/eval/rasterizer.js';
 import { type FaceModels, loadFaceModels } from '../../src/generate/preprocess/face-models.js';
 import { preprocessImage } from '../../src/generate/preprocess/preprocess.js';
 import { SHARED_DATA } from '../helpers/cli.js';
+import { loadLeePerrySmith, scanPortrait } from '../helpers/scan-portrait.js';
 
 // Truth: the Lee Perry-Smith scan in PanoHead's world, photographed by a camera on orbitPose(yaw,
-// pitch) — yaw > 0 moves the camera toward the subject's left (+X), pitch > 0 lifts it above the
-// head. A portrait lens: 640×800 frame, focal 4.2647 widths at distance 6 (the head fills ~40 % of
-// the width). The estimate is the yaw and pitch of the PanoHead camera that preprocess derives.
+// pitch) with a portrait lens over a studio backdrop (scanPortrait). The estimate is the yaw and
+// pitch of the PanoHead camera that preprocess derives.
 const VIEWS: [number, number][] = [[0, 0], [15, 0], [-15, 0], [30, 0], [-30, 0], [0, 10], [0, -10]];
 
 /**
@@ -49,36 +47,17 @@ function plasterShaded(mesh: TexturedMesh): TexturedMesh {
   };
 }
 
-function portrait(mesh: TexturedMesh, yawDeg: number, pitchDeg: number): RgbaImage {
-  const width = 640, height = 800, focal = 4.2647 * width;
-  const camera: Camera = {
-    intrinsics: { fx: focal, fy: focal, cx: width / 2, cy: height / 2, width, height },
-    cam2world: orbitPose((yawDeg * Math.PI) / 180, (pitchDeg * Math.PI) / 180, 6),
-  };
-  const image = rasterize(mesh, camera, { supersample: 2 });
-  // Over a blue-grey vertical gradient, like a studio backdrop.
-  for (let i = 0; i < image.data.length; i += 4) {
-    const a = image.data[i + 3] / 255;
-    const shade = 40 * (Math.floor(i / 4 / width) / height);
-    [70, 110, 160].forEach((bg, c) => (image.data[i + c] = Math.round(image.data[i + c] * a + (bg + shade) * (1 - a))));
-    image.data[i + 3] = 255;
-  }
-  return image;
-}
-
 describe('head pose on rendered portraits of a real head scan', () => {
   let models: FaceModels;
   let mesh: TexturedMesh;
   beforeAll(async () => {
     models = await loadFaceModels();
-    const data = join(SHARED_DATA, 'leeperrysmith');
-    mesh = await loadTexturedMesh(join(data, 'LeePerrySmith.glb'), { texture: join(data, 'Map-COL.jpg'), flipV: true });
-    mesh = transformMesh(mesh, normalizeHead(mesh).matrix);
+    mesh = await loadLeePerrySmith();
   });
   afterAll(() => models?.dispose());
 
   it.each(VIEWS)('yaw %i°, pitch %i°: estimate within 5°', async (yaw, pitch) => {
-    await expectPose(models, portrait(mesh, yaw, pitch), yaw, pitch, 'pose');
+    await expectPose(models, scanPortrait(mesh, yaw, pitch).image, yaw, pitch, 'pose');
   });
 });
 
@@ -100,7 +79,7 @@ describe('head pose on rendered portraits of an unseen head scan (Nefertiti)', (
   afterAll(() => models?.dispose());
 
   it.each(VIEWS)('yaw %i°, pitch %i°: estimate within 5°', async (yaw, pitch) => {
-    await expectPose(models, portrait(mesh, yaw, pitch), yaw, pitch, 'nefertiti');
+    await expectPose(models, scanPortrait(mesh, yaw, pitch).image, yaw, pitch, 'nefertiti');
   });
 });
 
