@@ -7,6 +7,7 @@ import { createBackend } from '../nerf/backends/create-backend.js';
 import { readCheckpoint, writeCheckpoint } from '../nerf/train/checkpoint.js';
 import { evaluateField } from '../nerf/train/evaluate.js';
 import { type FitState, fitField } from '../nerf/train/fit.js';
+import { DEFAULT_FIELD_CONFIG } from '../nerf/field/config.js';
 import { loadViewData } from '../nerf/train/view-data.js';
 import type { BuildContext, StageReport } from './build-context.js';
 import { runStage } from './run-stage.js';
@@ -28,7 +29,12 @@ export async function fitStage(context: BuildContext): Promise<StageReport> {
   // The held-out views only score the fit, but a changed set must not replay the old score.
   if (existsSync(holdoutPath)) files.holdout = holdoutPath;
   const { fit } = context.preset;
-  const key = await stageKey(files, { stage: 'fit', version: 1, seconds: fit.seconds, rays: fit.rays, seed: context.seed, ...(fit.learningRate ? { learningRate: fit.learningRate } : {}) });
+  const key = await stageKey(files, {
+    stage: 'fit', version: 1, seconds: fit.seconds, rays: fit.rays, seed: context.seed,
+    ...(fit.learningRate ? { learningRate: fit.learningRate } : {}),
+    ...(fit.field ? { field: fit.field } : {}),
+  });
+  const config = fit.field ? { ...DEFAULT_FIELD_CONFIG, encoding: { ...DEFAULT_FIELD_CONFIG.encoding, ...fit.field } } : undefined;
   return runStage(context, 'fit', key, async () => {
     const fieldPath = join(w, 'field.h3df');
     const resumePath = `${fieldPath}.resume`;
@@ -50,6 +56,7 @@ export async function fitStage(context: BuildContext): Promise<StageReport> {
         timeSeconds: fit.seconds,
         raysPerStep: fit.rays,
         ...(fit.learningRate ? { learningRate: fit.learningRate[0], finalLearningRate: fit.learningRate[1] } : {}),
+        ...(config ? { config } : {}),
         seed: context.seed,
         resume,
         onStep: async (s) => {

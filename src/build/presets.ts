@@ -1,4 +1,5 @@
 import { Head3dError } from '../core/errors.js';
+import type { HashEncodingConfig } from '../nerf/field/config.js';
 
 export type Quality = 'test' | 'draft' | 'standard' | 'high';
 export const QUALITIES: Quality[] = ['test', 'draft', 'standard', 'high'];
@@ -26,6 +27,15 @@ export interface QualityPreset {
      * whose field is still clearing its opaque start when the budget ends.
      */
     learningRate?: [number, number];
+    /**
+     * Hash-grid changes from the default field (12 levels up to 512 cells across the box). Levels
+     * finer than the views can show only fit noise and cost time. On 128² draft views, 9 levels up
+     * to 192 cells (measured on three portraits' proxy views, 75 s fits): 30–45 % more steps,
+     * held-out +1.6 dB on each (astronaut 29.8 → 31.5, woman_neutral 31.4 → 33.0, stefan_beanie
+     * 30.9 → 32.6), and the exported mesh's normals nearer the proxy's it was rendered from (mean
+     * angle 29.2° → 22.8°, 18.8° → 17.8°, 27.7° → 27.2°).
+     */
+    field?: Partial<HashEncodingConfig>;
   };
   /** Mesh export: density grid resolution, LOD0 triangles, texture side, LOD ratios. */
   mesh: { resolution: number; triangles: number; textureSize: number; lods: number[] };
@@ -48,7 +58,7 @@ export const QUALITY_PRESETS: Record<Quality, QualityPreset> = {
   draft: {
     viewSize: 128, holdout: 4,
     proxy: { resolution: 128, triangles: 40_000 },
-    fit: { seconds: 75, rays: 2048, learningRate: [3e-2, 3e-3] },
+    fit: { seconds: 75, rays: 2048, learningRate: [3e-2, 3e-3], field: { levels: 9, finestResolution: 192 } },
     mesh: { resolution: 128, triangles: 10_000, textureSize: 1024, lods: [1, 0.5] },
     splats: { resolution: 128, maxSplats: 100_000 },
   },
